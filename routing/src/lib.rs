@@ -6,12 +6,16 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod availability;
 pub mod config;
+pub mod decision;
 pub mod error;
 pub mod facts;
 pub mod ids;
 pub mod model;
+pub mod offer;
 pub mod port;
+pub mod queue;
 pub mod task;
 pub mod time;
 pub mod user;

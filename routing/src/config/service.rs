@@ -19,22 +19,17 @@ pub enum Assignment {
 }
 
 /// How an offer reaches users.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub enum Distribution {
     /// Ring up to `batch` longest-idle users at once; first to answer wins; no RONA.
     Broadcast { batch: u8 },
     /// One user at a time on a separate leg, moved into the caller's call when answered.
     Direct,
     /// One user at a time invited straight into the caller's call (recommended).
+    #[default]
     DirectConference,
     /// Users pull tasks themselves.
     Pickup,
-}
-
-impl Default for Distribution {
-    fn default() -> Self {
-        Distribution::DirectConference
-    }
 }
 
 impl Distribution {
@@ -153,8 +148,10 @@ impl ServiceConfig {
         if self.name.trim().is_empty() {
             return Err(ValidationError::new("name", "must not be empty"));
         }
-        if let Distribution::Broadcast { batch } = self.distribution {
-            if batch == 0 || batch > 10 {
+        if let Distribution::Broadcast { batch } = self.distribution
+            && (batch == 0 || batch > 10)
+        {
+            {
                 return Err(ValidationError::new(
                     "distribution.Broadcast.batch",
                     format!("{batch} is out of range 1..=10"),

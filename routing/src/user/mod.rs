@@ -1,2 +1,10 @@
+//! The user (agent): its state machine and status.
+
+mod machine;
 mod status;
+
+pub use machine::{AcwError, LEASE_GRACE, UserEffect, UserInput, UserMachine, UserTimer};
 pub use status::UserStatus;
+
+#[cfg(test)]
+mod tests;

@@ -7,6 +7,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod availability;
+pub mod call;
 pub mod config;
 pub mod decision;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod offer;
 pub mod port;
 pub mod queue;
+pub mod sim;
 pub mod task;
 pub mod time;
 pub mod user;

@@ -156,6 +156,17 @@ pub(crate) struct QueuedTask {
     pub expired: bool,
 }
 
+/// A read-only view of one waiting task.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TaskView<'a> {
+    pub priority: Priority,
+    pub enqueued_at: Instant,
+    pub level: Option<u8>,
+    pub offers: usize,
+    pub skip: &'a [UserId],
+    pub expired: bool,
+}
+
 type WaitKey = (Reverse<Priority>, Instant, u64, TaskId);
 
 /// Waiting tasks in queue order: Strict first, then priority, then longest waiting.
@@ -231,6 +242,23 @@ impl ServiceQueue {
     pub fn selectable_members(&self) -> usize {
         self.members.idle.len()
     }
+    /// What the queue holds about one waiting task (for invariant checks and live views).
+    pub fn task_view(&self, task: TaskId) -> Option<TaskView<'_>> {
+        self.tasks.get(&task).map(|t| TaskView {
+            priority: t.priority,
+            enqueued_at: t.enqueued_at,
+            level: t.level,
+            offers: t.offers.len(),
+            skip: &t.skip,
+            expired: t.expired,
+        })
+    }
+
+    /// The policy used by this queue, if skill-based.
+    pub fn policy(&self) -> Option<&DistributionPolicy> {
+        self.policy.as_ref().filter(|_| self.skill_based())
+    }
+
     /// Outstanding offers of a task.
     pub fn offers_of(&self, task: TaskId) -> Vec<(OfferId, UserId)> {
         self.tasks

@@ -85,6 +85,10 @@ pub enum UserEffect {
         service: ServiceId,
         task: TaskId,
     },
+    /// Wrap-up of `task` ended (timer, early end or supervisor): the task may terminate.
+    WrapUpEnded {
+        task: TaskId,
+    },
     /// The status summary changed (reporting, live views).
     Status {
         from: UserStatus,
@@ -95,6 +99,7 @@ pub enum UserEffect {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 struct Acw {
+    task: TaskId,
     until: Instant,
     epoch: u64,
     early_end_allowed: bool,
@@ -417,6 +422,7 @@ impl UserMachine {
                     let epoch = self.next_epoch();
                     let until = now + acw.time.duration();
                     self.acw = Some(Acw {
+                        task: lease.task,
                         until,
                         epoch,
                         early_end_allowed: acw.early_end_allowed,
@@ -487,7 +493,9 @@ impl UserMachine {
     }
 
     fn finish_acw(&mut self, now: Instant, out: &mut Vec<UserEffect>) {
-        self.acw = None;
+        if let Some(acw) = self.acw.take() {
+            out.push(UserEffect::WrapUpEnded { task: acw.task });
+        }
         if self.leases.is_empty() {
             self.idle_since = now;
         }

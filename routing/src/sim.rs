@@ -203,27 +203,12 @@ impl Center {
 
     /// A call arrives for `service`.
     pub fn incoming_call(&mut self, task: TaskId, service: ServiceId) {
-        let Some(config) = self.queues.get(&service).map(|q| q.config().clone()) else {
-            return;
-        };
-        let system = SystemParameters {
-            service: Some(service),
-            ..SystemParameters::default()
-        };
-        let (t, ev) = Task::new(
-            self.now,
-            task,
-            self.tenant,
-            Modality::Call,
-            Direction::Inbound,
-            system,
-        );
-        self.trace.push(Trace::Event(ev));
-        let mut t = t;
-        t.priority = config.default_priority;
-        self.calls.insert(task, CallFlow::new(t, config));
-        self.bus.push_back(Msg::Call(task, CallInput::Start));
-        self.run();
+        let priority = self
+            .queues
+            .get(&service)
+            .map(|q| q.config().default_priority)
+            .unwrap_or_default();
+        self.incoming_call_with(task, service, priority);
     }
 
     /// A call with a given priority.
@@ -233,9 +218,6 @@ impl Center {
         service: ServiceId,
         priority: crate::model::Priority,
     ) {
-        let Some(config) = self.queues.get(&service).map(|q| q.config().clone()) else {
-            return;
-        };
         let system = SystemParameters {
             service: Some(service),
             ..SystemParameters::default()
@@ -250,8 +232,17 @@ impl Center {
         );
         t.priority = priority;
         self.trace.push(Trace::Event(ev));
-        self.calls.insert(task, CallFlow::new(t, config));
-        self.bus.push_back(Msg::Call(task, CallInput::Start));
+        self.incoming(t, service);
+    }
+
+    /// A prepared task (preferred users, context…) arrives as a call for `service`.
+    pub fn incoming(&mut self, task: Task, service: ServiceId) {
+        let Some(config) = self.queues.get(&service).map(|q| q.config().clone()) else {
+            return;
+        };
+        let id = task.id;
+        self.calls.insert(id, CallFlow::new(task, config));
+        self.bus.push_back(Msg::Call(id, CallInput::Start));
         self.run();
     }
 
@@ -259,6 +250,11 @@ impl Center {
     pub fn platform(&mut self, task: TaskId, event: CallEventKind) {
         self.bus
             .push_back(Msg::Call(task, CallInput::Platform(event)));
+        self.run();
+    }
+
+    pub fn queue_input(&mut self, service: ServiceId, input: QueueInput) {
+        self.bus.push_back(Msg::Queue(service, input));
         self.run();
     }
 

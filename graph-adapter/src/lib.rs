@@ -1,1 +1,3 @@
-//! placeholder
+//! stratus-graph (docs filled in below)
+pub mod parse;
+pub mod wire;

@@ -431,7 +431,10 @@ impl Center {
         if let Some(e) = capacity_exclusion(&a, req.modality) {
             return Err(format!("{e:?}"));
         }
-        let view = q.task_view(req.task).ok_or("task not queued")?;
+        // A request may cross the task's removal in flight; the queue's Release frees the lease.
+        let Some(view) = q.task_view(req.task) else {
+            return Ok(());
+        };
         if let Some(policy) = q.policy() {
             let level = policy.first_matching_level(&a.skills);
             if level.is_none_or(|l| Some(l) > view.level) {

@@ -97,9 +97,10 @@ pub enum UserEffect {
     },
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 struct Acw {
-    task: TaskId,
+    /// Tasks whose wrap-up this is (several when capacity allows parallel tasks).
+    tasks: Vec<TaskId>,
     until: Instant,
     epoch: u64,
     early_end_allowed: bool,
@@ -207,7 +208,7 @@ impl UserMachine {
         &self.profile
     }
     pub fn acw_until(&self) -> Option<Instant> {
-        self.acw.map(|a| a.until)
+        self.acw.as_ref().map(|a| a.until)
     }
     pub fn rona_until(&self) -> Option<Instant> {
         self.rona.map(|r| r.until)
@@ -376,6 +377,10 @@ impl UserMachine {
             }
             UserInput::Reserve(req) => self.reserve(now, req, &mut out),
             UserInput::Release { offer, cause } => {
+                // A request still waiting in the bid window is simply dropped.
+                if let Some(w) = self.window.as_mut() {
+                    w.bids.retain(|b| b.offer != offer);
+                }
                 if let Some(i) = self
                     .leases
                     .iter()
@@ -421,8 +426,11 @@ impl UserMachine {
                 if acw.enabled && lease.connected_at.is_some() {
                     let epoch = self.next_epoch();
                     let until = now + acw.time.duration();
+                    // A second task ending during wrap-up joins it with a fresh counter.
+                    let mut tasks = self.acw.take().map(|a| a.tasks).unwrap_or_default();
+                    tasks.push(lease.task);
                     self.acw = Some(Acw {
-                        task: lease.task,
+                        tasks,
                         until,
                         epoch,
                         early_end_allowed: acw.early_end_allowed,
@@ -445,16 +453,14 @@ impl UserMachine {
                 }
             }
             UserInput::ExtendAcw => {
-                if let Some(acw) = self.acw
+                if let Some(acw) = self.acw.as_mut()
                     && let Some(ext) = acw.extension
                 {
-                    let epoch = self.next_epoch();
+                    self.epoch += 1;
+                    let epoch = self.epoch;
                     let until = now + ext; // a fresh counter, not added to the remaining time
-                    self.acw = Some(Acw {
-                        until,
-                        epoch,
-                        ..acw
-                    });
+                    acw.until = until;
+                    acw.epoch = epoch;
                     out.push(UserEffect::ArmTimer {
                         timer: UserTimer::AcwEnd { epoch },
                         at: until,
@@ -474,7 +480,7 @@ impl UserMachine {
 
     /// The user's own "end wrap-up" button: only when the service allows an early end.
     pub fn end_acw(&mut self, now: Instant) -> Result<Vec<UserEffect>, AcwError> {
-        let acw = self.acw.ok_or(AcwError::NotInWrapUp)?;
+        let acw = self.acw.as_ref().ok_or(AcwError::NotInWrapUp)?;
         if !acw.early_end_allowed {
             return Err(AcwError::EarlyEndNotAllowed);
         }
@@ -485,7 +491,7 @@ impl UserMachine {
 
     /// The user's own "extend wrap-up" button.
     pub fn extend_acw(&mut self, now: Instant) -> Result<Vec<UserEffect>, AcwError> {
-        let acw = self.acw.ok_or(AcwError::NotInWrapUp)?;
+        let acw = self.acw.as_ref().ok_or(AcwError::NotInWrapUp)?;
         if acw.extension.is_none() {
             return Err(AcwError::ExtensionNotAllowed);
         }
@@ -494,7 +500,9 @@ impl UserMachine {
 
     fn finish_acw(&mut self, now: Instant, out: &mut Vec<UserEffect>) {
         if let Some(acw) = self.acw.take() {
-            out.push(UserEffect::WrapUpEnded { task: acw.task });
+            for task in acw.tasks {
+                out.push(UserEffect::WrapUpEnded { task });
+            }
         }
         if self.leases.is_empty() {
             self.idle_since = now;
@@ -529,7 +537,7 @@ impl UserMachine {
     fn timer(&mut self, now: Instant, t: UserTimer, out: &mut Vec<UserEffect>) {
         match t {
             UserTimer::AcwEnd { epoch } => {
-                if self.acw.is_some_and(|a| a.epoch == epoch) {
+                if self.acw.as_ref().is_some_and(|a| a.epoch == epoch) {
                     self.finish_acw(now, out);
                 }
             }

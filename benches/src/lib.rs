@@ -1,1 +1,1 @@
-//! Benches live in benches/.
+//! Benches live in `benches/`: `cargo bench -p stratus-benches`.

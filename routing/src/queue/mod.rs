@@ -716,5 +716,3 @@ impl ServiceQueue {
     }
 }
 
-#[cfg(test)]
-mod tests;

@@ -6,5 +6,3 @@ mod status;
 pub use machine::{AcwError, LEASE_GRACE, UserEffect, UserInput, UserMachine, UserTimer};
 pub use status::UserStatus;
 
-#[cfg(test)]
-mod tests;

@@ -5,7 +5,8 @@ use crate::availability::{Exclusion, UserAvailability, base_exclusion};
 use crate::config::{DistributionPolicy, ServiceConfig};
 use crate::ids::{OfferId, UserId};
 use crate::time::Instant;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, btree_set};
+use std::iter::Peekable;
 
 #[derive(Clone, PartialEq, Debug)]
 pub(crate) struct Member {
@@ -21,6 +22,11 @@ pub(crate) struct Member {
 }
 
 impl Member {
+    /// The index bucket: the member's policy level (members without one share the last bucket).
+    fn level_bucket(&self) -> u8 {
+        self.level.unwrap_or(u8::MAX)
+    }
+
     /// Why the member is outside the selectable index, if it is.
     pub fn bucket(&self) -> Option<Exclusion> {
         self.base.or(self.pending.map(|_| Exclusion::PendingOffer))
@@ -43,8 +49,10 @@ fn bucket_index(e: Exclusion) -> usize {
 #[derive(Clone, PartialEq, Debug, Default)]
 pub(crate) struct Members {
     pub by_id: HashMap<UserId, Member>,
-    /// Selectable (base) and not pending, ordered by idle time then id.
-    pub idle: BTreeSet<(Instant, UserId)>,
+    /// Selectable (base) and not pending, per policy level, each ordered by idle time then id. Per
+    /// level so that a decision never walks past users below the task's level.
+    idle: BTreeMap<u8, BTreeSet<(Instant, UserId)>>,
+    idle_len: usize,
     /// Members outside the index, counted per bucket; the exclusion kept is the last seen.
     excluded: [(u32, Option<Exclusion>); BUCKETS],
 }
@@ -54,7 +62,12 @@ impl Members {
         if let Some(m) = self.by_id.get(&id) {
             match m.bucket() {
                 None => {
-                    self.idle.remove(&(m.avail.idle_since, id));
+                    let bucket = m.level_bucket();
+                    if let Some(set) = self.idle.get_mut(&bucket)
+                        && set.remove(&(m.avail.idle_since, id))
+                    {
+                        self.idle_len -= 1;
+                    }
                 }
                 Some(e) => {
                     let b = &mut self.excluded[bucket_index(e)];
@@ -68,7 +81,14 @@ impl Members {
         if let Some(m) = self.by_id.get(&id) {
             match m.bucket() {
                 None => {
-                    self.idle.insert((m.avail.idle_since, id));
+                    if self
+                        .idle
+                        .entry(m.level_bucket())
+                        .or_default()
+                        .insert((m.avail.idle_since, id))
+                    {
+                        self.idle_len += 1;
+                    }
                 }
                 Some(e) => {
                     let b = &mut self.excluded[bucket_index(e)];
@@ -159,11 +179,74 @@ impl Members {
         }
     }
 
+    /// Number of members in the selectable index.
+    pub fn idle_len(&self) -> usize {
+        self.idle_len
+    }
+
+    /// Selectable members in longest-idle order. `max_level`: only members whose policy level is
+    /// at most this (skill-based services); `None`: everyone.
+    pub fn idle_iter(&self, max_level: Option<u8>) -> IdleIter<'_> {
+        let heads = self
+            .idle
+            .iter()
+            .filter(|(bucket, _)| max_level.is_none_or(|m| **bucket <= m))
+            .map(|(_, set)| set.iter().peekable())
+            .collect();
+        IdleIter { heads }
+    }
+
+    /// Selectable members whose policy level is above `max_level`: how many, and a few of them in
+    /// idle order (explanations name them without walking them all).
+    pub fn above_level(&self, max_level: u8, sample: usize) -> (u32, Vec<UserId>) {
+        let mut count = 0u32;
+        let mut users = Vec::new();
+        for (_, set) in self.idle.range(max_level.saturating_add(1)..) {
+            count += set.len() as u32;
+            users.extend(
+                set.iter()
+                    .take(sample.saturating_sub(users.len()))
+                    .map(|(_, u)| *u),
+            );
+        }
+        (count, users)
+    }
+
     /// Not-selectable members by reason, for explanations.
     pub fn excluded_counts(&self) -> Vec<(Exclusion, u32)> {
         self.excluded
             .iter()
             .filter_map(|(n, e)| e.filter(|_| *n > 0).map(|e| (e, *n)))
             .collect()
+    }
+}
+
+/// A merge of the per-level idle indexes, in idle order.
+pub(crate) struct IdleIter<'a> {
+    heads: Vec<Peekable<btree_set::Iter<'a, (Instant, UserId)>>>,
+}
+
+impl<'a> Iterator for IdleIter<'a> {
+    type Item = &'a (Instant, UserId);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut best: Option<usize> = None;
+        for i in 0..self.heads.len() {
+            let Some(head) = self.heads.get_mut(i).and_then(|h| h.peek().copied()) else {
+                continue;
+            };
+            let better = match best
+                .and_then(|b| self.heads.get_mut(b))
+                .and_then(|h| h.peek().copied())
+            {
+                Some(cur) => head < cur,
+                None => true,
+            };
+            if better {
+                best = Some(i);
+            }
+        }
+        best.and_then(|b| self.heads.get_mut(b))
+            .and_then(|h| h.next())
     }
 }

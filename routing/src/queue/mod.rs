@@ -240,7 +240,7 @@ impl ServiceQueue {
     }
     /// Members the queue could offer a task to right now (selectable, no pending offer).
     pub fn selectable_members(&self) -> usize {
-        self.members.idle.len()
+        self.members.idle_len()
     }
     /// What the queue holds about one waiting task (for invariant checks and live views).
     pub fn task_view(&self, task: TaskId) -> Option<TaskView<'_>> {
@@ -662,13 +662,13 @@ impl ServiceQueue {
 
     /// Offers waiting tasks, in queue order, to the best selectable users.
     fn dispatch(&mut self, now: Instant, out: &mut Vec<QueueEffect>) {
-        if self.members.idle.is_empty() || self.tasks.is_empty() {
+        if self.members.idle_len() == 0 || self.tasks.is_empty() {
             return;
         }
         let order: Vec<TaskId> = self.order.iter().map(|k| k.3).collect();
         let skill_based = self.skill_based();
         for task in order {
-            if self.members.idle.is_empty() {
+            if self.members.idle_len() == 0 {
                 break;
             }
             let Some(t) = self.tasks.get(&task) else {
@@ -700,6 +700,14 @@ impl ServiceQueue {
                 more_considered: sel.more_considered,
                 not_selectable: self.members.excluded_counts(),
             };
+            if let (true, Some(level)) = (skill_based, task_level) {
+                let (above, _) = self.members.above_level(level, 0);
+                if above > 0 {
+                    decision
+                        .not_selectable
+                        .push((crate::availability::Exclusion::SkillLevel, above));
+                }
+            }
             for (user, score) in sel.chosen {
                 if let Some(offer) = self.request(now, task, user, task_level, out) {
                     decision.considered.insert(
@@ -715,4 +723,3 @@ impl ServiceQueue {
         }
     }
 }
-

@@ -100,9 +100,21 @@ pub(crate) fn select(
     }
     let taken = |sel: &Selection, u: UserId| sel.chosen.iter().any(|(c, _)| *c == u);
 
+    // Skill-based: only users at or below the task's level are walked at all; a few of the others
+    // are named in the explanation (their count is in the decision's `not_selectable`).
+    let max_level = if skill_based {
+        Some(task.level.unwrap_or(0))
+    } else {
+        None
+    };
+    if let Some(max) = max_level {
+        for u in members.above_level(max, 5).1 {
+            sel.note(u, Verdict::Excluded(Exclusion::SkillLevel));
+        }
+    }
     if algorithm == Algorithm::LongestIdle {
         // The idle index is already in order: stop at the first `want` eligible users.
-        for (_, u) in members.idle.iter() {
+        for (_, u) in members.idle_iter(max_level) {
             if sel.chosen.len() >= want {
                 break;
             }
@@ -122,7 +134,7 @@ pub(crate) fn select(
 
     // Other algorithms rank every eligible user.
     let mut eligible: Vec<&Member> = Vec::new();
-    for (_, u) in members.idle.iter() {
+    for (_, u) in members.idle_iter(max_level) {
         if taken(&sel, *u) {
             continue;
         }

@@ -5,4 +5,3 @@ mod status;
 
 pub use machine::{AcwError, LEASE_GRACE, UserEffect, UserInput, UserMachine, UserTimer};
 pub use status::UserStatus;
-

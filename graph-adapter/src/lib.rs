@@ -4,4 +4,5 @@ pub mod auth;
 pub mod client;
 pub mod events;
 pub mod parse;
+pub mod sim;
 pub mod wire;

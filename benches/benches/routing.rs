@@ -20,7 +20,10 @@ const SKILL: SkillId = SkillId::from_u128(77);
 
 fn policy() -> DistributionPolicy {
     let level = |min, after| PolicyLevel {
-        requirements: vec![SkillRequirement { skill: SKILL, min_level: min }],
+        requirements: vec![SkillRequirement {
+            skill: SKILL,
+            min_level: min,
+        }],
         escalate_after: EscalateAfter::new(after).unwrap(),
     };
     DistributionPolicy {
@@ -36,7 +39,11 @@ fn service(n: u128, skill_based: bool) -> ServiceConfig {
         id: ServiceId::from_u128(n),
         tenant: TENANT,
         name: format!("s{n}"),
-        assignment: if skill_based { Assignment::SkillBased } else { Assignment::TeamsBased },
+        assignment: if skill_based {
+            Assignment::SkillBased
+        } else {
+            Assignment::TeamsBased
+        },
         policy: skill_based.then(|| PolicyId::from_u128(5)),
         queue_capacity: 300,
         ..ServiceConfig::default()
@@ -44,7 +51,11 @@ fn service(n: u128, skill_based: bool) -> ServiceConfig {
 }
 
 fn online() -> Presence {
-    Presence { availability: Availability::Available, activity: Activity::Available, sequence: 1 }
+    Presence {
+        availability: Availability::Available,
+        activity: Activity::Available,
+        sequence: 1,
+    }
 }
 
 fn on_duty() -> ResponsibilityProfile {
@@ -62,8 +73,18 @@ fn user_config(n: u128, services: &[ServiceId], level: u8) -> UserConfig {
         tenant: TENANT,
         upn: format!("u{n}@example.com"),
         display_name: format!("u{n}"),
-        memberships: services.iter().map(|s| Membership { service: *s, role: Role::Agent, active: true }).collect(),
-        skills: vec![UserSkill { skill: SKILL, level }],
+        memberships: services
+            .iter()
+            .map(|s| Membership {
+                service: *s,
+                role: Role::Agent,
+                active: true,
+            })
+            .collect(),
+        skills: vec![UserSkill {
+            skill: SKILL,
+            level,
+        }],
         profiles: vec![],
         active_profile: ResponsibilityProfile::ON_DUTY,
         not_available_reasons: vec![],
@@ -73,7 +94,12 @@ fn user_config(n: u128, services: &[ServiceId], level: u8) -> UserConfig {
 
 fn availability(n: u128, services: &[ServiceId], level: u8, idle_since: u64) -> UserAvailability {
     let at = Instant::from_millis(idle_since);
-    let mut m = UserMachine::new(at, user_config(n, services, level), on_duty(), Duration::ZERO);
+    let mut m = UserMachine::new(
+        at,
+        user_config(n, services, level),
+        on_duty(),
+        Duration::ZERO,
+    );
     m.handle(at, UserInput::Presence(online()));
     m.availability()
 }
@@ -105,7 +131,11 @@ fn decision(c: &mut Criterion, name: &str, q: ServiceQueue) {
     let now = Instant::from_secs(100);
     // The decision must actually pick someone, or the bench measures nothing.
     let effects = q.clone().handle(now, QueueInput::Enqueue(task(1)));
-    assert!(effects.iter().any(|e| matches!(e, QueueEffect::Reserve { .. })));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, QueueEffect::Reserve { .. }))
+    );
     c.bench_function(name, |b| {
         b.iter_batched_ref(
             || q.clone(),
@@ -117,7 +147,11 @@ fn decision(c: &mut Criterion, name: &str, q: ServiceQueue) {
 
 fn routing_decision(c: &mut Criterion) {
     // Skill levels spread evenly (deterministic pseudo-random 1..=3); a level-1 task needs 3.
-    decision(c, "decision_10k_users_3_level_policy", big_queue(|i| ((i * 7919) % 3 + 1) as u8));
+    decision(
+        c,
+        "decision_10k_users_3_level_policy",
+        big_queue(|i| ((i * 7919) % 3 + 1) as u8),
+    );
     // Worst case for the idle index: the 9,000 longest-idle users all lack the level-1 skill.
     decision(
         c,
@@ -133,7 +167,12 @@ fn agent_pull(c: &mut Criterion) {
     let now = Instant::from_secs(1_000);
     let mut queues: Vec<ServiceQueue> = Vec::new();
     for (k, s) in services.iter().enumerate() {
-        let mut q = ServiceQueue::new(service(s.0.0, false), None, TenantLimits::default(), k as u64 * 1_000_000);
+        let mut q = ServiceQueue::new(
+            service(s.0.0, false),
+            None,
+            TenantLimits::default(),
+            k as u64 * 1_000_000,
+        );
         for t in 0..10u128 {
             let mut e = task((k as u128) * 100 + t);
             e.enqueued_at = Instant::from_secs(100 + (k as u64 * 7 + t as u64 * 13) % 200);
@@ -141,20 +180,33 @@ fn agent_pull(c: &mut Criterion) {
         }
         queues.push(q);
     }
-    let mut user = UserMachine::new(now, user_config(1, &services, 1), on_duty(), Duration::from_millis(5));
-    user.handle(now, UserInput::SetNotAvailable(Some(NotAvailableReasonId::from_u128(1))));
+    let mut user = UserMachine::new(
+        now,
+        user_config(1, &services, 1),
+        on_duty(),
+        Duration::from_millis(5),
+    );
+    user.handle(
+        now,
+        UserInput::SetNotAvailable(Some(NotAvailableReasonId::from_u128(1))),
+    );
     user.handle(now, UserInput::Presence(online()));
     let pull = |user: &mut UserMachine, queues: &mut Vec<ServiceQueue>| {
         let mut window = None;
         let mut avail = None;
         for e in user.handle(now, UserInput::SetNotAvailable(None)) {
             match e {
-                UserEffect::ArmTimer { timer: t @ UserTimer::BidWindow { .. }, .. } => window = Some(t),
+                UserEffect::ArmTimer {
+                    timer: t @ UserTimer::BidWindow { .. },
+                    ..
+                } => window = Some(t),
                 UserEffect::Availability(a) => avail = Some(a),
                 _ => {}
             }
         }
-        let (Some(window), Some(avail)) = (window, avail) else { panic!("no bid window") };
+        let (Some(window), Some(avail)) = (window, avail) else {
+            panic!("no bid window")
+        };
         for q in queues.iter_mut() {
             for e in q.handle(now, QueueInput::Availability(avail.clone())) {
                 if let QueueEffect::Reserve { request, .. } = e {
@@ -165,7 +217,11 @@ fn agent_pull(c: &mut Criterion) {
         user.handle(now + Duration::from_millis(5), UserInput::Timer(window))
     };
     let granted = pull(&mut user.clone(), &mut queues.clone());
-    assert!(granted.iter().any(|e| matches!(e, UserEffect::Granted { .. })));
+    assert!(
+        granted
+            .iter()
+            .any(|e| matches!(e, UserEffect::Granted { .. }))
+    );
     c.bench_function("agent_pull_20_services", |b| {
         b.iter_batched_ref(
             || (user.clone(), queues.clone()),

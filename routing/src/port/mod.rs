@@ -9,7 +9,11 @@ pub use call::{
     CallAction, CallCommand, CallControl, CallControlError, CallEvent, CallEventKind, CallerInfo,
     LegFailure, Prompt, RejectReason, RingMode,
 };
-pub use store::{EventSink, LiveTaskSnapshot, Record, Store, StoreError, TenantSnapshot};
+pub use store::{
+    AdminStore, EventSink, LiveTaskSnapshot, OpeningHours, ParameterDefinition, Partner, Record,
+    ReportingStore, Store, StoreError, StoredOutcome, StoredOutcomeGroup, TenantSnapshot,
+    TriggerSubscription, UnifiedSession, WebhookDelivery, Workflow,
+};
 
 use std::future::Future;
 use std::pin::Pin;

@@ -563,7 +563,7 @@ impl CallRegistry {
                         }
                         continue;
                     }
-                    if !(p.has_media && !p.in_lobby) {
+                    if !p.has_media || p.in_lobby {
                         continue; // still being invited
                     }
                     match inv.state {

@@ -4,5 +4,6 @@ pub mod auth;
 pub mod client;
 pub mod events;
 pub mod parse;
+pub mod presence;
 pub mod sim;
 pub mod wire;

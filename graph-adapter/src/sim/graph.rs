@@ -2,7 +2,7 @@
 
 use super::keys::{SIM_KEY_E, SIM_KEY_N, SIM_KID};
 use super::phones;
-use super::state::{Gate, SimParticipant, SimState, Sub, call_url, lock, user_identity};
+use super::state::{Gate, OpRef, SimParticipant, SimState, Sub, call_url, lock, user_identity};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -85,6 +85,8 @@ async fn handle(
             .into_response();
         }
         ("GET", ["v1", "keys"]) => {
+            s.jwks_fetches
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             return axum::Json(json!({"keys": [{
                 "kty": "RSA", "use": "sig", "alg": "RS256", "kid": SIM_KID, "n": SIM_KEY_N, "e": SIM_KEY_E,
             }]}))
@@ -403,15 +405,17 @@ fn call_action(s: &Arc<SimState>, id: &str, action: &str, b: &Value) -> Answer {
             for (op, ctx, kind) in ops {
                 s.notify_operation(
                     &call,
-                    &op,
-                    kind,
+                    OpRef {
+                        id: &op,
+                        kind,
+                        ctx: &ctx,
+                    },
                     "failed",
                     super::state::result_info(
                         400,
                         8508,
                         "Action failed, the operation was cancelled.",
                     ),
-                    &ctx,
                     Some(("completionReason", json!("operationCanceled"))),
                 );
             }
@@ -548,11 +552,13 @@ fn delete_participant(s: &Arc<SimState>, id: &str, pid: &str) -> Answer {
             // Deleting an invitee cancels the outstanding invitation.
             st.notify_operation(
                 &call,
-                op,
-                "inviteParticipantsOperation",
+                OpRef {
+                    id: op,
+                    kind: "inviteParticipantsOperation",
+                    ctx,
+                },
                 "failed",
                 super::state::result_info(487, 0, "The invitation was cancelled."),
-                ctx,
                 Some((
                     "participants",
                     json!([{"identity": user_identity(&removed.user)}]),

@@ -316,6 +316,13 @@ impl SimHandle {
         self.state.token_requests()
     }
 
+    /// How often the JWKS was read (key caching is observable).
+    pub fn jwks_fetches(&self) -> u64 {
+        self.state
+            .jwks_fetches
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn call(&self, id: &str) -> Option<SimCallView> {
         self.state.view(id)
     }

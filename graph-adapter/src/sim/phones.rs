@@ -2,7 +2,7 @@
 //! running out of patience; media playing; transfers ringing their target.
 
 use super::AgentBehaviour;
-use super::state::{SimParticipant, SimState, call_url, lock, result_info, user_identity};
+use super::state::{OpRef, SimParticipant, SimState, call_url, lock, result_info, user_identity};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,11 +61,13 @@ pub(super) fn media(s: Arc<SimState>, call: String, op: String, ctx: String, kin
         if kind == "recordOperation" {
             s.notify_operation(
                 &call,
-                &op,
-                kind,
+                OpRef {
+                    id: &op,
+                    kind,
+                    ctx: &ctx,
+                },
                 "completed",
                 result_info(200, 8515, "Action completed, max record duration reached."),
-                &ctx,
                 Some((
                     "recordingLocation",
                     json!(format!("{}/recordings/{op}", s.base)),
@@ -74,11 +76,13 @@ pub(super) fn media(s: Arc<SimState>, call: String, op: String, ctx: String, kin
         } else {
             s.notify_operation(
                 &call,
-                &op,
-                kind,
+                OpRef {
+                    id: &op,
+                    kind,
+                    ctx: &ctx,
+                },
                 "completed",
                 result_info(200, 0, "Action completed successfully."),
-                &ctx,
                 None,
             );
         }
@@ -124,11 +128,13 @@ pub(super) fn ring_invite(
             if let Some(gone) = pending {
                 s.notify_operation(
                     &call,
-                    &op,
-                    "inviteParticipantsOperation",
+                    OpRef {
+                        id: &op,
+                        kind: "inviteParticipantsOperation",
+                        ctx: &ctx,
+                    },
                     "failed",
                     result_info(code, sub, msg),
-                    &ctx,
                     Some((
                         "participants",
                         json!([{"identity": user_identity(&gone.user)}]),
@@ -160,11 +166,13 @@ fn join(s: &SimState, call: &str, pid: &str, op: &str, ctx: &str) -> bool {
     s.notify_roster(call, false, vec![pj]);
     s.notify_operation(
         call,
-        op,
-        "inviteParticipantsOperation",
+        OpRef {
+            id: op,
+            kind: "inviteParticipantsOperation",
+            ctx,
+        },
         "completed",
         result_info(200, 0, "Action completed successfully."),
-        ctx,
         Some((
             "participants",
             json!([{"identity": user_identity(&p.user)}]),

@@ -24,6 +24,15 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A media or invitation operation a notification reports on.
+#[derive(Clone, Copy)]
+pub(super) struct OpRef<'a> {
+    pub id: &'a str,
+    /// `playPromptOperation`, `inviteParticipantsOperation`, …
+    pub kind: &'a str,
+    pub ctx: &'a str,
+}
+
 #[derive(Clone, Debug)]
 pub(super) struct SimParticipant {
     pub id: String,
@@ -91,6 +100,7 @@ pub(super) struct SimState {
     commands: Mutex<Vec<RecordedCommand>>,
     callbacks: Mutex<Vec<DeliveredCallback>>,
     tokens: AtomicU64,
+    pub jwks_fetches: AtomicU64,
 }
 
 pub(super) fn unix_now() -> u64 {
@@ -170,6 +180,7 @@ impl SimState {
             commands: Mutex::new(Vec::new()),
             callbacks: Mutex::new(Vec::new()),
             tokens: AtomicU64::new(0),
+            jwks_fetches: AtomicU64::new(0),
         })
     }
 
@@ -356,13 +367,12 @@ impl SimState {
     pub fn notify_operation(
         &self,
         call: &str,
-        op_id: &str,
-        odata_type: &str,
+        op: OpRef<'_>,
         status: &str,
         result: Value,
-        ctx: &str,
         extra: Option<(&str, Value)>,
     ) {
+        let (op_id, odata_type, ctx) = (op.id, op.kind, op.ctx);
         let url = format!("{}/operations/{op_id}", call_url(call));
         let mut data = json!({
             "@odata.type": format!("#microsoft.graph.{odata_type}"),

@@ -1,0 +1,203 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Callback JWT validation against the simulator's OpenID configuration and JWKS, and the
+//! client-credentials token cache.
+
+mod common;
+
+use common::*;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use stratus_graph::adapter::CallbackError;
+use stratus_graph::auth::{CallbackAuthError, TokenCache, TokenConfig};
+use stratus_graph::sim::keys::OTHER_KEY_PEM;
+use stratus_graph::sim::{SimConfig, Simulator};
+use stratus_routing::ids::M365TenantId;
+
+const TID: &str = "1fdd12d0-4620-44ed-baec-459b611f84b2";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn claims() -> Value {
+    let n = now();
+    json!({"aud": BOT_APP_ID, "iss": "https://api.botframework.com", "iat": n, "nbf": n, "exp": n + 3600, "tid": TID})
+}
+
+fn with(mut c: Value, k: &str, v: Value) -> Value {
+    if v.is_null() {
+        c.as_object_mut().unwrap().remove(k);
+    } else {
+        c[k] = v;
+    }
+    c
+}
+
+const BODY: &[u8] = include_bytes!("../../../shared/graph-fixtures/notif-call-established.json");
+
+#[tokio::test]
+async fn callback_tokens_are_checked() {
+    let env = env(|_| {}).await;
+    let sign = |c: &Value| format!("Bearer {}", env.sim.sign(c).unwrap());
+
+    // A good token passes and carries the tenant.
+    let n = env
+        .adapter
+        .handle_callback(Some(&sign(&claims())), BODY)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+
+    let expect = |r: Result<usize, CallbackError>, want: CallbackAuthError| {
+        let e = r.unwrap_err();
+        assert_eq!(e, CallbackError::Unauthorized(want.clone()), "{want:?}");
+        assert_eq!(e.http_status(), 403);
+    };
+    let a = &env.adapter;
+    expect(
+        a.handle_callback(
+            Some(&sign(&with(claims(), "iss", json!("https://evil.example")))),
+            BODY,
+        )
+        .await,
+        CallbackAuthError::WrongIssuer,
+    );
+    expect(
+        a.handle_callback(
+            Some(&sign(&with(claims(), "aud", json!("another-bot")))),
+            BODY,
+        )
+        .await,
+        CallbackAuthError::WrongAudience,
+    );
+    expect(
+        a.handle_callback(
+            Some(&sign(&with(claims(), "exp", json!(now() - 600)))),
+            BODY,
+        )
+        .await,
+        CallbackAuthError::Expired,
+    );
+    expect(
+        a.handle_callback(
+            Some(&sign(&with(claims(), "nbf", json!(now() + 600)))),
+            BODY,
+        )
+        .await,
+        CallbackAuthError::NotYetValid,
+    );
+    expect(
+        a.handle_callback(Some(&sign(&with(claims(), "tid", Value::Null))), BODY)
+            .await,
+        CallbackAuthError::MissingTenant,
+    );
+    // Signed by a key the JWKS does not publish, under the simulator's key id.
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("stratus-sim-1".into());
+    let forged = jsonwebtoken::encode(
+        &h,
+        &claims(),
+        &EncodingKey::from_rsa_pem(OTHER_KEY_PEM.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    expect(
+        a.handle_callback(Some(&format!("Bearer {forged}")), BODY)
+            .await,
+        CallbackAuthError::BadSignature,
+    );
+    // An unknown key id.
+    h.kid = Some("nobody".into());
+    let unknown = jsonwebtoken::encode(
+        &h,
+        &claims(),
+        &EncodingKey::from_rsa_pem(OTHER_KEY_PEM.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    expect(
+        a.handle_callback(Some(&format!("Bearer {unknown}")), BODY)
+            .await,
+        CallbackAuthError::UnknownKey(Some("nobody".into())),
+    );
+    // HS256 with the public key as secret (algorithm confusion) is refused.
+    let hs = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims(),
+        &EncodingKey::from_secret(b"secret"),
+    )
+    .unwrap();
+    assert!(matches!(
+        a.handle_callback(Some(&format!("Bearer {hs}")), BODY).await,
+        Err(CallbackError::Unauthorized(CallbackAuthError::Malformed(_)))
+    ));
+    expect(
+        a.handle_callback(None, BODY).await,
+        CallbackAuthError::MissingToken,
+    );
+    assert!(
+        a.handle_callback(Some("Bearer not.a.jwt"), BODY)
+            .await
+            .is_err()
+    );
+
+    // Keys were fetched once and cached (the unknown kid may trigger one rate-limited re-read).
+    assert!(env.sim.jwks_fetches() <= 2, "{}", env.sim.jwks_fetches());
+
+    // Over HTTP: the receiver answers 403 and nothing reaches the core.
+    let r = reqwest::Client::new()
+        .post(&env.webhook)
+        .bearer_auth(env.sim.sign(&with(claims(), "aud", json!("x"))).unwrap())
+        .body(BODY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    // A good token with a garbage body: acknowledged (202) and logged, never a panic.
+    assert_eq!(
+        a.handle_callback(Some(&sign(&claims())), b"{\"value\":[{\"changeType\":1}]}")
+            .await
+            .unwrap_err()
+            .http_status(),
+        202
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_cached_per_tenant_and_renewed_before_expiry() {
+    let sim = Simulator::start({
+        let mut c = SimConfig::new("http://127.0.0.1:9/none", BOT_APP_ID);
+        c.token_lifetime = Duration::from_secs(2);
+        c
+    })
+    .await
+    .unwrap();
+    let mut cfg = TokenConfig::new(sim.authority_url(), BOT_APP_ID);
+    cfg.renew_before = Duration::from_millis(1500);
+    let cache = Arc::new(TokenCache::new(reqwest::Client::new(), cfg));
+    let (t1, t2) = (M365TenantId::from_u128(1), M365TenantId::from_u128(2));
+    let a = cache.token(t1).await.unwrap();
+    assert_eq!(cache.token(t1).await.unwrap(), a);
+    assert!(a.contains(&t1.to_string()));
+    let b = cache.token(t2).await.unwrap();
+    assert_ne!(a, b);
+    assert_eq!(sim.token_requests(), 2);
+    // Concurrent users of one tenant share a single fetch.
+    let mut js = Vec::new();
+    for _ in 0..10 {
+        let c = cache.clone();
+        js.push(tokio::spawn(async move { c.token(t1).await.unwrap() }));
+    }
+    for j in js {
+        j.await.unwrap();
+    }
+    assert_eq!(sim.token_requests(), 2);
+    // 2 s lifetime, renewed 1.5 s before expiry: a new token after 0.5 s.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let a2 = cache.token(t1).await.unwrap();
+    assert_ne!(a2, a);
+    assert_eq!(sim.token_requests(), 3);
+}

@@ -12,6 +12,8 @@ use crate::task::{Applied, OfferFailure, Outcome, Task, TaskInput, TaskState};
 use crate::time::Instant;
 use std::time::Duration;
 
+mod resume;
+
 /// Graph drops a call without a keep-alive for 45 minutes; send one every 15.
 pub const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15 * 60);
 

@@ -3,9 +3,12 @@
 
 mod outcome;
 mod params;
+mod restore;
+mod update;
 
 pub use outcome::{Outcome, OutcomeGroup, UserSessionOutcome};
 pub use params::{ContextParameters, Customer, PreferredUser, PreferredUsers, SystemParameters};
+pub use update::DataUpdate;
 
 use crate::config::values::{ParameterId, ParameterValue};
 use crate::error::TransitionError;

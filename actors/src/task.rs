@@ -1,0 +1,383 @@
+//! The task actor: one live task (a call, or an external task without a call). It runs the task's
+//! flow machine and carries out its effects: call-control commands (sent in order by a per-call
+//! worker, never awaited in the handler), casts to the queue and users, timers, records.
+
+use crate::api::TaskLive;
+use crate::error::ActorsError;
+use crate::metrics::{self, Kind};
+use crate::shared::{ServiceMsg, TaskMsg, TenantShared, UserMsg, tell};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::sync::Arc;
+use stratus_routing::call::{CallEffect, CallFlow, CallInput};
+use stratus_routing::ids::{CallId, ServiceId, TaskId, UserId};
+use stratus_routing::offer::OfferResult;
+use stratus_routing::port::{CallAction, CallCommand, LiveTaskSnapshot, Record};
+use stratus_routing::queue::{EnqueueTask, QueueInput};
+use stratus_routing::task::{Applied, OfferFailure, Task, TaskState};
+use stratus_routing::time::Instant;
+use stratus_routing::user::UserInput;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub(crate) struct TaskActor;
+
+/// How the task starts.
+pub(crate) enum Start {
+    /// A new call: answer it.
+    NewCall,
+    /// A waiting task restored after a restart: back into its queue, keeping its queue time;
+    /// the flow's first effects (timers) run at start.
+    Restored(Vec<CallEffect>),
+}
+
+pub(crate) struct TaskArgs {
+    pub shared: Arc<TenantShared>,
+    pub flow: CallFlow,
+    pub call: Option<CallId>,
+    pub start: Start,
+}
+
+pub(crate) struct TaskActorState {
+    shared: Arc<TenantShared>,
+    flow: CallFlow,
+    call: Option<CallId>,
+    /// Commands of this call, executed in order by one worker.
+    commands: Option<mpsc::UnboundedSender<CallAction>>,
+    timers: Vec<JoinHandle<()>>,
+}
+
+impl TaskActorState {
+    fn task_id(&self) -> TaskId {
+        self.flow.task().id
+    }
+    fn service(&self) -> ServiceId {
+        self.flow.service().id
+    }
+}
+
+impl Actor for TaskActor {
+    type Msg = TaskMsg;
+    type State = TaskActorState;
+    type Arguments = TaskArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<TaskMsg>,
+        args: TaskArgs,
+    ) -> Result<TaskActorState, ActorProcessingErr> {
+        let mut state = TaskActorState {
+            shared: args.shared,
+            flow: args.flow,
+            call: args.call,
+            commands: None,
+            timers: Vec::new(),
+        };
+        // The first message (start or requeue) was sent by the spawner, ahead of any other.
+        if let Start::Restored(effects) = args.start {
+            let now = state.shared.rt.clock.now();
+            run_effects(&myself, &mut state, now, effects);
+        }
+        Ok(state)
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<TaskMsg>,
+        state: &mut TaskActorState,
+    ) -> Result<(), ActorProcessingErr> {
+        for t in state.timers.drain(..) {
+            t.abort();
+        }
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<TaskMsg>,
+        msg: TaskMsg,
+        state: &mut TaskActorState,
+    ) -> Result<(), ActorProcessingErr> {
+        metrics::received(Kind::Task);
+        let started = std::time::Instant::now();
+        let now = state.shared.rt.clock.now();
+        match msg {
+            TaskMsg::Input(input) => step(&myself, state, now, input),
+            TaskMsg::Platform(kind) => step(&myself, state, now, CallInput::Platform(kind)),
+            TaskMsg::Action { reply, .. } => {
+                let _ = reply.send(Err(ActorsError::Rejected(
+                    "a call is answered in Teams, not through the API".into(),
+                )));
+            }
+            TaskMsg::Update(_update, reply) => {
+                let _ = reply.send(Err(ActorsError::Rejected("not supported yet".into())));
+            }
+            TaskMsg::Cancel(reply) => {
+                step(&myself, state, now, CallInput::Cancel);
+                let _ = reply.send(Ok(()));
+            }
+            TaskMsg::Live(reply) => {
+                let _ = reply.send(TaskLive {
+                    task: state.flow.task().clone(),
+                    service: state.flow.task().service(),
+                    ringing: state.flow.ringing().map(|(_, u)| u).collect(),
+                });
+            }
+            TaskMsg::Requeue(service) => {
+                if service == state.service() {
+                    requeue(state, now);
+                }
+            }
+            TaskMsg::UserLost(user) => {
+                let rings: Vec<_> = state.flow.ringing().filter(|(_, u)| *u == user).collect();
+                for (offer, user) in rings {
+                    // The invitation is withdrawn on the platform, and the offer fails without RONA.
+                    command(&myself, state, CallAction::CancelRing { offer, user });
+                    step(&myself, state, now, CallInput::RingFailed { offer });
+                }
+            }
+            #[cfg(test)]
+            #[allow(clippy::panic)]
+            TaskMsg::Crash => panic!("injected task actor failure"),
+        }
+        metrics::handled(Kind::Task, started.elapsed());
+        Ok(())
+    }
+}
+
+/// A waiting task enters its service's queue again, with its original queue time.
+fn requeue(state: &mut TaskActorState, now: Instant) {
+    let task = state.flow.task();
+    if !matches!(
+        task.state(),
+        TaskState::Queued { .. } | TaskState::Offered { .. }
+    ) {
+        return;
+    }
+    let e = EnqueueTask {
+        task: task.id,
+        modality: task.modality,
+        priority: task.priority,
+        preferred: task.preferred.clone(),
+        enqueued_at: task.queued_at().unwrap_or(now),
+    };
+    state
+        .shared
+        .to_service(state.service(), ServiceMsg::Input(QueueInput::Enqueue(e)));
+}
+
+fn step(myself: &ActorRef<TaskMsg>, state: &mut TaskActorState, now: Instant, input: CallInput) {
+    match state.flow.handle(now, input) {
+        Ok(effects) => run_effects(myself, state, now, effects),
+        Err(e) => {
+            // A late or duplicate input: the flow is unchanged; nothing to undo.
+            tracing::debug!(tenant = %state.shared.id, task = %state.task_id(), error = %e, "input refused by the task");
+        }
+    }
+}
+
+fn command(myself: &ActorRef<TaskMsg>, state: &mut TaskActorState, action: CallAction) {
+    let Some(call) = state.call.clone() else {
+        return; // an external task has no call
+    };
+    if state.commands.is_none() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let cmd = CallCommand {
+            tenant: state.shared.id,
+            m365_tenant: state.shared.m365,
+            call,
+            task: state.task_id(),
+            action: CallAction::KeepAlive,
+        };
+        tokio::spawn(command_worker(
+            state.shared.rt.ports.calls.clone(),
+            cmd,
+            rx,
+            myself.clone(),
+        ));
+        state.commands = Some(tx);
+    }
+    if let Some(tx) = &state.commands {
+        let _ = tx.send(action);
+    }
+}
+
+/// Executes one call's commands in order. A failed ring comes back as `RingFailed`.
+async fn command_worker(
+    calls: Arc<dyn stratus_routing::port::CallControl>,
+    template: CallCommand,
+    mut rx: mpsc::UnboundedReceiver<CallAction>,
+    task: ActorRef<TaskMsg>,
+) {
+    while let Some(action) = rx.recv().await {
+        let ring = match &action {
+            CallAction::RingAgent { offer, .. } => Some(*offer),
+            _ => None,
+        };
+        let name = action_name(&action);
+        let cmd = CallCommand {
+            action,
+            ..template.clone()
+        };
+        if let Err(e) = calls.execute(cmd).await {
+            metrics::call_command_failed(name);
+            tracing::warn!(tenant = %template.tenant, task = %template.task, call = %template.call, action = name, error = %e, "call command failed");
+            if let Some(offer) = ring {
+                tell(&task, TaskMsg::Input(CallInput::RingFailed { offer }));
+            }
+        }
+    }
+}
+
+fn action_name(a: &CallAction) -> &'static str {
+    match a {
+        CallAction::Answer { .. } => "answer",
+        CallAction::PlayPrompt { .. } => "play_prompt",
+        CallAction::CollectDigits { .. } => "collect_digits",
+        CallAction::CancelMedia => "cancel_media",
+        CallAction::RingAgent { .. } => "ring_agent",
+        CallAction::CancelRing { .. } => "cancel_ring",
+        CallAction::RemoveAgent { .. } => "remove_agent",
+        CallAction::Bridge { .. } => "bridge",
+        CallAction::Transfer { .. } => "transfer",
+        CallAction::Reject { .. } => "reject",
+        CallAction::HangUp => "hang_up",
+        CallAction::KeepAlive => "keep_alive",
+    }
+}
+
+fn offer_label(result: OfferResult) -> &'static str {
+    match result {
+        OfferResult::Connected => "connected",
+        OfferResult::Failed(OfferFailure::NoAnswer) => "rona",
+        OfferResult::Failed(OfferFailure::Declined) => "declined",
+        OfferResult::Failed(OfferFailure::Busy | OfferFailure::Unreachable) => "failed",
+        OfferResult::Failed(OfferFailure::LostRace) => "lost_race",
+        OfferResult::Failed(OfferFailure::Withdrawn) => "withdrawn",
+    }
+}
+
+fn run_effects(
+    myself: &ActorRef<TaskMsg>,
+    state: &mut TaskActorState,
+    now: Instant,
+    effects: Vec<CallEffect>,
+) {
+    let shared = state.shared.clone();
+    let service = state.service();
+    let task = state.task_id();
+    for e in effects {
+        match e {
+            CallEffect::Command(action) => command(myself, state, action),
+            CallEffect::Enqueue(e) => {
+                shared.to_service(service, ServiceMsg::Input(QueueInput::Enqueue(e)));
+            }
+            CallEffect::LeaveQueue => {
+                shared.to_service(service, ServiceMsg::Input(QueueInput::Remove { task }));
+            }
+            CallEffect::OfferEnded {
+                offer,
+                user,
+                result,
+            } => {
+                metrics::offer(offer_label(result));
+                shared.to_service(
+                    service,
+                    ServiceMsg::Input(QueueInput::OfferEnded { offer, result }),
+                );
+                shared.to_user(
+                    user,
+                    UserMsg::Input(UserInput::OfferEnded { offer, result }),
+                );
+            }
+            CallEffect::TaskEnded { offer, user } => {
+                shared.to_user(user, UserMsg::Input(UserInput::TaskEnded { offer }));
+            }
+            CallEffect::ArmTimer { timer, at } => {
+                let h = shared.rt.clock.schedule_at(
+                    at,
+                    myself,
+                    TaskMsg::Input(CallInput::Timer(timer)),
+                );
+                state.timers.retain(|t| !t.is_finished());
+                state.timers.push(h);
+            }
+            CallEffect::Task(applied) => record(state, *applied),
+            CallEffect::Finished => finish(myself, state),
+        }
+    }
+    let _ = now;
+}
+
+fn record(state: &TaskActorState, applied: Applied) {
+    let rt = &state.shared.rt;
+    let changed = !applied.events.is_empty();
+    for ev in applied.events {
+        rt.stats.on_event(&ev);
+        rt.emit(Record::TaskEvent(ev));
+    }
+    for f in applied.service_sessions {
+        rt.emit(Record::ServiceSession(f));
+    }
+    for f in applied.user_sessions {
+        rt.emit(Record::UserSession(f));
+    }
+    if changed {
+        metrics::queue_depth(rt.stats.snapshot().waiting);
+        let task = state.flow.task();
+        if !task.state().is_terminal() {
+            let snap = snapshot(task, state.call.clone());
+            state.shared.snapshots.insert(task.id, snap.clone());
+            rt.emit(Record::LiveTask(Box::new(snap)));
+        }
+    }
+}
+
+pub(crate) fn snapshot(task: &Task, call: Option<CallId>) -> LiveTaskSnapshot {
+    let connected_user: Option<UserId> = match task.state() {
+        TaskState::Accepted { offer, .. }
+        | TaskState::Connected { offer, .. }
+        | TaskState::Held { offer, .. } => Some(offer.user),
+        TaskState::WrapUp { user, .. } => Some(*user),
+        _ => None,
+    };
+    LiveTaskSnapshot {
+        tenant: task.tenant,
+        task: task.id,
+        call,
+        service: task.service(),
+        modality: task.modality,
+        direction: task.direction,
+        priority: task.priority,
+        state: task.state().kind(),
+        created_at: task.created_at,
+        queued_at: task.queued_at(),
+        connected_user,
+        system: task.system.clone(),
+        context: task.context.clone(),
+        preferred: task.preferred.clone(),
+        customer: task.customer.clone(),
+        seq: task.seq(),
+    }
+}
+
+/// The task is terminal: it leaves the directory and the actor stops.
+fn finish(myself: &ActorRef<TaskMsg>, state: &mut TaskActorState) {
+    let shared = &state.shared;
+    let task = state.task_id();
+    let me = myself.get_id();
+    shared.tasks.remove_if(&task, |_, a| a.get_id() == me);
+    shared.snapshots.remove(&task);
+    if let Some(call) = &state.call {
+        shared.rt.calls.remove(call);
+    }
+    if let Ok(mut log) = shared.decisions.lock() {
+        log.finished(task, shared.rt.config.decisions_kept);
+    }
+    shared.rt.emit(Record::LiveTaskEnded {
+        tenant: shared.id,
+        task,
+    });
+    // Commands already queued still go out: the worker drains the channel, then ends.
+    state.commands = None;
+    myself.stop(None);
+}

@@ -1,0 +1,203 @@
+//! The user actor: runs one `UserMachine`, the single writer of the user's state and the only
+//! place a lease is granted. Its effects become casts to services and tasks, timers and records.
+
+use crate::api::UserLive;
+use crate::error::ActorsError;
+use crate::metrics::{self, Kind};
+use crate::shared::{ResolvedCommand, ServiceMsg, TaskMsg, TenantShared, UserMsg};
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::sync::Arc;
+use stratus_routing::call::CallInput;
+use stratus_routing::config::UserConfig;
+use stratus_routing::facts::UserStateInterval;
+use stratus_routing::offer::OfferResult;
+use stratus_routing::port::Record;
+use stratus_routing::queue::QueueInput;
+use stratus_routing::task::OfferFailure;
+use stratus_routing::time::Instant;
+use stratus_routing::user::{UserEffect, UserInput, UserMachine};
+
+pub(crate) struct UserActor;
+
+pub(crate) struct UserArgs {
+    pub shared: Arc<TenantShared>,
+    pub config: UserConfig,
+}
+
+pub(crate) struct UserState {
+    shared: Arc<TenantShared>,
+    machine: UserMachine,
+}
+
+impl Actor for UserActor {
+    type Msg = UserMsg;
+    type State = UserState;
+    type Arguments = UserArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<UserMsg>,
+        args: UserArgs,
+    ) -> Result<UserState, ActorProcessingErr> {
+        let shared = args.shared;
+        let now = shared.rt.clock.now();
+        let profile = shared
+            .profile(args.config.active_profile)
+            .or_else(|| shared.profile(stratus_routing::config::ResponsibilityProfile::ON_DUTY))
+            .ok_or("no On Duty profile")?;
+        let id = args.config.id;
+        let machine = UserMachine::new(now, args.config, profile, shared.rt.config.bid_window);
+        let mut state = UserState { shared, machine };
+        // Start from what Teams last said, then tell the services who this user is.
+        let presence = state.shared.presence.get(&id).map(|p| *p);
+        let effects = match presence {
+            Some(p) => state.machine.handle(now, UserInput::Presence(p)),
+            None => vec![UserEffect::Availability(state.machine.availability())],
+        };
+        run_effects(&myself, &mut state, now, effects);
+        Ok(state)
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<UserMsg>,
+        msg: UserMsg,
+        state: &mut UserState,
+    ) -> Result<(), ActorProcessingErr> {
+        metrics::received(Kind::User);
+        let started = std::time::Instant::now();
+        let now = state.shared.rt.clock.now();
+        match msg {
+            UserMsg::Input(input) => {
+                let effects = state.machine.handle(now, input);
+                run_effects(&myself, state, now, effects);
+            }
+            UserMsg::Command(cmd, reply) => {
+                let result = match cmd {
+                    ResolvedCommand::Input(input) => Ok(state.machine.handle(now, input)),
+                    ResolvedCommand::EndAcw => state.machine.end_acw(now),
+                    ResolvedCommand::ExtendAcw => state.machine.extend_acw(now),
+                };
+                match result {
+                    Ok(effects) => {
+                        run_effects(&myself, state, now, effects);
+                        let _ = reply.send(Ok(()));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(ActorsError::Rejected(e.to_string())));
+                    }
+                }
+            }
+            UserMsg::Live(reply) => {
+                let _ = reply.send(live(state));
+            }
+            UserMsg::Republish => {
+                let a = state.machine.availability();
+                run_effects(&myself, state, now, vec![UserEffect::Availability(a)]);
+            }
+            UserMsg::TaskGone(task) => {
+                let gone: Vec<_> = state
+                    .machine
+                    .leases()
+                    .iter()
+                    .filter(|l| l.task == task)
+                    .map(|l| (l.offer, l.ringing))
+                    .collect();
+                for (offer, ringing) in gone {
+                    let input = if ringing {
+                        UserInput::OfferEnded {
+                            offer,
+                            result: OfferResult::Failed(OfferFailure::Withdrawn),
+                        }
+                    } else {
+                        UserInput::TaskEnded { offer }
+                    };
+                    let effects = state.machine.handle(now, input);
+                    run_effects(&myself, state, now, effects);
+                }
+            }
+            #[cfg(test)]
+            #[allow(clippy::panic)]
+            UserMsg::Crash => panic!("injected user actor failure"),
+        }
+        metrics::handled(Kind::User, started.elapsed());
+        Ok(())
+    }
+}
+
+fn live(state: &UserState) -> UserLive {
+    let m = &state.machine;
+    UserLive {
+        user: m.id(),
+        status: m.status(),
+        presence: m.presence(),
+        active_profile: m.profile().id,
+        leases: m
+            .leases()
+            .iter()
+            .map(|l| (l.task, l.service, l.ringing))
+            .collect(),
+        acw_until_ms: m.acw_until().map(Instant::as_millis),
+        rona_until_ms: m.rona_until().map(Instant::as_millis),
+    }
+}
+
+fn run_effects(
+    myself: &ActorRef<UserMsg>,
+    state: &mut UserState,
+    now: Instant,
+    effects: Vec<UserEffect>,
+) {
+    let shared = &state.shared;
+    let user = state.machine.id();
+    for e in effects {
+        match e {
+            UserEffect::Granted { offer, service, .. } => {
+                metrics::offer("granted");
+                shared.to_service(service, ServiceMsg::Input(QueueInput::Granted { offer }));
+            }
+            UserEffect::Refused {
+                offer,
+                service,
+                reason,
+                ..
+            } => {
+                metrics::offer("refused");
+                shared.to_service(
+                    service,
+                    ServiceMsg::Input(QueueInput::Refused { offer, reason }),
+                );
+            }
+            UserEffect::Availability(a) => {
+                for ms in a.memberships.iter() {
+                    shared.to_service(
+                        ms.service,
+                        ServiceMsg::Input(QueueInput::Availability(a.clone())),
+                    );
+                }
+            }
+            UserEffect::ArmTimer { timer, at } => {
+                shared
+                    .rt
+                    .clock
+                    .schedule_at(at, myself, UserMsg::Input(UserInput::Timer(timer)));
+            }
+            UserEffect::LeaseExpired { offer, task, .. } => {
+                tracing::warn!(tenant = %shared.id, %task, %user, %offer, "lease expired unreported");
+                shared.to_task(task, TaskMsg::Input(CallInput::RingFailed { offer }));
+            }
+            UserEffect::WrapUpEnded { task } => {
+                shared.to_task(task, TaskMsg::Input(CallInput::WrapUpEnded));
+            }
+            UserEffect::Status { from, since, .. } => {
+                shared.rt.emit(Record::UserState(UserStateInterval {
+                    tenant: shared.id,
+                    user,
+                    started_at: since,
+                    ended_at: now,
+                    state: from,
+                }));
+            }
+        }
+    }
+}

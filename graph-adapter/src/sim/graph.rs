@@ -2,7 +2,9 @@
 
 use super::keys::{SIM_KEY_E, SIM_KEY_N, SIM_KID};
 use super::phones;
-use super::state::{Gate, OpRef, SimParticipant, SimState, Sub, call_url, lock, user_identity};
+use super::state::{
+    Counters, Gate, OpRef, SimParticipant, SimState, Sub, call_url, lock, user_identity,
+};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -126,7 +128,13 @@ async fn handle(
             Gate::Pass => (graph(&s, method.as_str(), &rest, &parsed).await, None),
         }
     };
-    s.record(method.as_str(), &rest, parsed, answer.status);
+    s.record(
+        method.as_str(),
+        &rest,
+        parsed,
+        answer.status,
+        answer.body.as_ref(),
+    );
     into_response(answer, extra)
 }
 
@@ -290,6 +298,7 @@ fn call_action(s: &Arc<SimState>, id: &str, action: &str, b: &Value) -> Answer {
                 c.callback_uri = Some(cb.to_owned());
                 c.state = "establishing".into();
             }
+            Counters::bump(&s.stats.answered);
             let st = s.clone();
             tokio::spawn(async move {
                 st.notify_state(&call, "establishing", None);
@@ -473,9 +482,16 @@ fn create_call(s: &Arc<SimState>, b: &Value) -> Answer {
         .map_or_else(|| s.cfg.default_tenant.to_string(), str::to_owned);
     s.new_call(&id, &tenant, false, Some(cb.to_owned()));
     let my = lock(&s.calls)
-        .get(&id)
-        .map(|c| c.my_participant_id.clone())
+        .get_mut(&id)
+        .map(|c| {
+            c.leg_user = (!phone).then(|| target.clone());
+            c.my_participant_id.clone()
+        })
         .unwrap_or_default();
+    // Stratus names the caller's call in a leg's callbackUri: remember it for `commands_for`.
+    if let Some(parent) = cb.rsplit('/').next().filter(|p| s.is_alive(p)) {
+        s.set_parent(&id, parent);
+    }
     let chain = s.new_id();
     phones::ring_leg(s.clone(), id.clone(), target.clone(), phone);
     Answer {
@@ -567,6 +583,9 @@ fn delete_participant(s: &Arc<SimState>, id: &str, pid: &str) -> Answer {
         }
         let pj = st.participant_json(&removed);
         st.notify_roster(&call, true, vec![pj]);
+        if removed.joined {
+            st.user_left(&removed.user);
+        }
     });
     ans(204, None)
 }

@@ -28,8 +28,11 @@
 
 mod graph;
 pub mod keys;
+mod load;
 mod phones;
 mod state;
+
+pub use load::{BehaviourMix, CallPlan, SimAgent};
 
 use serde_json::Value;
 use state::SimState;
@@ -142,6 +145,10 @@ pub struct SimConfig {
     /// For agents without an explicit behaviour.
     pub default_behaviour: AgentBehaviour,
     pub token_lifetime: Duration,
+    /// Agents known from the start (behaviour and presence).
+    pub agents: Vec<SimAgent>,
+    /// Teams shows an agent Busy / InACall while on a call, and their earlier presence after.
+    pub presence_follows_calls: bool,
 }
 
 impl SimConfig {
@@ -158,6 +165,8 @@ impl SimConfig {
             ring_timeout: Duration::from_secs(60),
             default_behaviour: AgentBehaviour::answer_after(Duration::from_millis(200)),
             token_lifetime: Duration::from_secs(3599),
+            agents: Vec::new(),
+            presence_follows_calls: true,
         }
     }
 }
@@ -171,6 +180,28 @@ pub struct RecordedCommand {
     pub body: Value,
     /// The status answered.
     pub status: u16,
+    /// The caller's call this request concerns (an agent leg's requests count for the call the
+    /// leg was created for); `None` for presence, subscriptions and the like.
+    pub call: Option<String>,
+}
+
+/// Counts of what happened in the simulator, for load reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Incoming calls delivered to the calling webhook.
+    pub calls_placed: u64,
+    /// Of those, refused by the webhook (non-2xx) or not delivered.
+    pub calls_refused: u64,
+    /// `answer` requests accepted.
+    pub calls_answered: u64,
+    /// Agents' phones that connected (joined a call or answered a leg).
+    pub agents_joined: u64,
+    /// Callers who hung up because no agent joined within their patience.
+    pub callers_abandoned: u64,
+    /// Calls and legs that ended.
+    pub calls_ended: u64,
+    /// Calls and legs still up.
+    pub calls_live: u64,
 }
 
 /// One callback the simulator delivered (or dropped).
@@ -213,7 +244,13 @@ impl Simulator {
             .await
             .map_err(SimError::Bind)?;
         let addr = listener.local_addr().map_err(SimError::Bind)?;
+        let agents = cfg.agents.clone();
         let state = Arc::new(SimState::new(cfg, format!("http://{addr}"))?);
+        for a in &agents {
+            // Nobody has subscribed yet: nothing to notify.
+            state.set_behaviour(a.user, a.behaviour.clone());
+            state.set_presence(a.user, a.availability, a.activity).await;
+        }
         let app = graph::router(state.clone());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -273,6 +310,32 @@ impl SimHandle {
         self.state.set_behaviour(user, b);
     }
 
+    /// Adds agents (behaviour and presence; subscribers are notified of the presence).
+    pub async fn add_agents(&self, agents: &[SimAgent]) {
+        for a in agents {
+            self.state.set_behaviour(a.user, a.behaviour.clone());
+            self.state
+                .set_presence(a.user, a.availability, a.activity)
+                .await;
+        }
+    }
+
+    /// Available agents whose behaviours are drawn from `mix` with the simulator's seeded RNG.
+    pub fn agents_from_mix(&self, users: &[UserId], mix: &BehaviourMix) -> Vec<SimAgent> {
+        self.state.with_rng(|rng| {
+            users
+                .iter()
+                .map(|u| SimAgent::available(*u, mix.pick(rng)))
+                .collect()
+        })
+    }
+
+    /// Places `plan.calls` calls at `plan.per_second`, each at its own instant (a slow webhook
+    /// does not delay the next caller). Returns each call's id or why it failed, in order.
+    pub async fn place_calls(&self, plan: CallPlan) -> Vec<Result<String, SimError>> {
+        load::place_calls(self.state.clone(), plan).await
+    }
+
     /// The caller presses keys; each becomes a tone notification (if subscribed to tones).
     pub async fn press_digits(&self, call: &str, digits: &str) {
         self.state.press_digits(call, digits);
@@ -293,6 +356,12 @@ impl SimHandle {
         self.state.remove_subscription(id).await;
     }
 
+    /// Sends a lifecycle event (`missed`, `reauthorizationRequired`) for a subscription;
+    /// returns the receiver's status (`None`: no such subscription or unreachable).
+    pub async fn lifecycle_event(&self, id: &str, event: &str) -> Option<u16> {
+        self.state.lifecycle_event(id, event).await
+    }
+
     /// Ids of the live presence subscriptions with the users they cover.
     pub fn subscriptions(&self) -> Vec<(String, Vec<String>)> {
         self.state.subscription_list()
@@ -305,6 +374,15 @@ impl SimHandle {
     /// Every Graph request received so far, in arrival order.
     pub fn commands(&self) -> Vec<RecordedCommand> {
         self.state.commands()
+    }
+
+    /// The Graph requests concerning one caller's call, its agent legs included, in order.
+    pub fn commands_for(&self, call: &str) -> Vec<RecordedCommand> {
+        self.state.commands_for(call)
+    }
+
+    pub fn stats(&self) -> SimStats {
+        self.state.snapshot()
     }
 
     /// Every callback sent so far.

@@ -2,7 +2,9 @@
 //! running out of patience; media playing; transfers ringing their target.
 
 use super::AgentBehaviour;
-use super::state::{OpRef, SimParticipant, SimState, call_url, lock, result_info, user_identity};
+use super::state::{
+    Counters, OpRef, SimParticipant, SimState, call_url, lock, result_info, user_identity,
+};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +38,8 @@ pub(super) fn caller_patience(s: Arc<SimState>, call: String, patience: Duration
         let connected = lock(&s.calls)
             .get(&call)
             .is_some_and(|c| c.participants.iter().any(|p| p.joined));
-        if !connected {
+        if !connected && s.is_alive(&call) {
+            Counters::bump(&s.stats.abandoned);
             s.caller_hangs_up(&call, 200, 4097);
         }
     });
@@ -103,6 +106,8 @@ pub(super) fn ring_invite(
         let op = p.op_id.clone().unwrap_or_default();
         if let Some(leg) = replaces {
             // The agent is already talking on the leg: it moves over at once.
+            // Joined before the leg ends, so the agent's presence does not flap.
+            join(&s, &call, &p.id, &op, &ctx);
             if s.is_alive(&leg) {
                 s.end_call(
                     &leg,
@@ -110,7 +115,6 @@ pub(super) fn ring_invite(
                     Some("AppTransferred"),
                 );
             }
-            join(&s, &call, &p.id, &op, &ctx);
             talk_then_leave(&s, &call, &p.id, &behaviour).await;
             return;
         }
@@ -155,13 +159,14 @@ pub(super) fn ring_invite(
 }
 
 /// Marks the participant joined and tells the bot; false if the invitation is gone.
-fn join(s: &SimState, call: &str, pid: &str, op: &str, ctx: &str) -> bool {
+fn join(s: &Arc<SimState>, call: &str, pid: &str, op: &str, ctx: &str) -> bool {
     let joined = lock(&s.calls).get_mut(call).and_then(|c| {
         let p = c.participants.iter_mut().find(|x| x.id == pid)?;
         p.joined = true;
         Some(p.clone())
     });
     let Some(p) = joined else { return false };
+    s.user_joined(&p.user);
     let pj = s.participant_json(&p);
     s.notify_roster(call, false, vec![pj]);
     s.notify_operation(
@@ -181,7 +186,7 @@ fn join(s: &SimState, call: &str, pid: &str, op: &str, ctx: &str) -> bool {
     true
 }
 
-async fn talk_then_leave(s: &SimState, call: &str, pid: &str, b: &AgentBehaviour) {
+async fn talk_then_leave(s: &Arc<SimState>, call: &str, pid: &str, b: &AgentBehaviour) {
     let AgentBehaviour::Answer {
         talk: Some(talk), ..
     } = b
@@ -196,6 +201,7 @@ async fn talk_then_leave(s: &SimState, call: &str, pid: &str, b: &AgentBehaviour
     if let Some(p) = left {
         let pj = s.participant_json(&p);
         s.notify_roster(call, true, vec![pj]);
+        s.user_left(&p.user);
     }
 }
 
@@ -221,6 +227,9 @@ pub(super) fn ring_leg(s: Arc<SimState>, leg: String, user: String, phone: bool)
                 return;
             }
             s.notify_state(&leg, "established", None);
+            if !phone {
+                s.user_joined(&user);
+            }
             if let Some(t) = talk {
                 tokio::time::sleep(t).await;
                 if s.is_alive(&leg) {

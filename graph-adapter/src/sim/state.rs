@@ -54,6 +54,8 @@ pub(super) struct SimCall {
     pub media_ops: Vec<(String, String, &'static str)>,
     pub my_participant_id: String,
     pub caller_participant_id: String,
+    /// For an agent leg: the user it rings.
+    pub leg_user: Option<String>,
     tx: mpsc::UnboundedSender<(String, Value)>,
 }
 
@@ -101,6 +103,28 @@ pub(super) struct SimState {
     callbacks: Mutex<Vec<DeliveredCallback>>,
     tokens: AtomicU64,
     pub jwks_fetches: AtomicU64,
+    /// Agent leg → the caller's call it was created for (the per-call callbackUri names it).
+    parents: Mutex<HashMap<String, String>>,
+    /// Users on a call: how many calls, and the presence to return to when the last one ends.
+    in_call: Mutex<HashMap<String, (u32, Availability, Activity)>>,
+    pub stats: Counters,
+}
+
+/// What the simulator saw happen, for load reports.
+#[derive(Default)]
+pub(super) struct Counters {
+    pub placed: AtomicU64,
+    pub refused: AtomicU64,
+    pub answered: AtomicU64,
+    pub agents_joined: AtomicU64,
+    pub abandoned: AtomicU64,
+    pub ended: AtomicU64,
+}
+
+impl Counters {
+    pub fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 pub(super) fn unix_now() -> u64 {
@@ -181,7 +205,28 @@ impl SimState {
             callbacks: Mutex::new(Vec::new()),
             tokens: AtomicU64::new(0),
             jwks_fetches: AtomicU64::new(0),
+            parents: Mutex::new(HashMap::new()),
+            in_call: Mutex::new(HashMap::new()),
+            stats: Counters::default(),
         })
+    }
+
+    pub fn with_rng<T>(&self, f: impl FnOnce(&mut StdRng) -> T) -> T {
+        f(&mut lock(&self.rng))
+    }
+
+    pub fn snapshot(&self) -> super::SimStats {
+        let c = &self.stats;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        super::SimStats {
+            calls_placed: get(&c.placed),
+            calls_refused: get(&c.refused),
+            calls_answered: get(&c.answered),
+            agents_joined: get(&c.agents_joined),
+            callers_abandoned: get(&c.abandoned),
+            calls_ended: get(&c.ended),
+            calls_live: u64::try_from(lock(&self.calls).len()).unwrap_or(u64::MAX),
+        }
     }
 
     /// A fresh GUID from the seeded RNG.
@@ -247,13 +292,50 @@ impl SimState {
         (Gate::Pass, delay)
     }
 
-    pub fn record(&self, method: &str, path: &str, body: Value, status: u16) {
+    pub fn record(
+        &self,
+        method: &str,
+        path: &str,
+        body: Value,
+        status: u16,
+        answer: Option<&Value>,
+    ) {
+        let call = self.call_of(path, answer);
         lock(&self.commands).push(RecordedCommand {
             method: method.to_owned(),
             path: path.to_owned(),
             body,
             status,
+            call,
         });
+    }
+
+    /// The caller's call a request concerns: the call in its path, or the leg it created,
+    /// mapped to the call the leg was created for.
+    fn call_of(&self, path: &str, answer: Option<&Value>) -> Option<String> {
+        let mut segs = path.split('/').filter(|x| !x.is_empty());
+        let id = match (segs.next(), segs.next(), segs.next()) {
+            (Some("communications"), Some("calls"), Some(id)) => id.to_owned(),
+            (Some("communications"), Some("calls"), None) => {
+                answer.and_then(|a| a["id"].as_str()).map(str::to_owned)?
+            }
+            _ => return None,
+        };
+        Some(lock(&self.parents).get(&id).cloned().unwrap_or(id))
+    }
+
+    /// Remembers that `leg` was created for `parent`.
+    pub fn set_parent(&self, leg: &str, parent: &str) {
+        lock(&self.parents).insert(leg.to_owned(), parent.to_owned());
+    }
+
+    /// Every request concerning `call` (its legs included), in arrival order.
+    pub fn commands_for(&self, call: &str) -> Vec<RecordedCommand> {
+        lock(&self.commands)
+            .iter()
+            .filter(|c| c.call.as_deref() == Some(call))
+            .cloned()
+            .collect()
     }
 
     pub fn commands(&self) -> Vec<RecordedCommand> {
@@ -351,8 +433,14 @@ impl SimState {
         self.notify(call, envelope("updated", call_url(call), data));
     }
 
-    /// Sends the final `deleted` notification and forgets the call.
-    pub fn end_call(&self, call: &str, result: Option<Value>, termination_reason: Option<&str>) {
+    /// Sends the final `deleted` notification and forgets the call; whoever was on it is off
+    /// the phone.
+    pub fn end_call(
+        self: &Arc<Self>,
+        call: &str,
+        result: Option<Value>,
+        termination_reason: Option<&str>,
+    ) {
         let mut data = json!({"@odata.type": "#microsoft.graph.call", "@odata.id": call_url(call), "state": "terminated", "id": call});
         if let Some(r) = result {
             data["resultInfo"] = r;
@@ -361,7 +449,24 @@ impl SimState {
             data["terminationReason"] = json!(t);
         }
         self.notify(call, envelope("deleted", call_url(call), data));
-        lock(&self.calls).remove(call);
+        let gone = lock(&self.calls).remove(call);
+        if let Some(c) = gone {
+            Counters::bump(&self.stats.ended);
+            let mut users: Vec<String> = c
+                .participants
+                .iter()
+                .filter(|p| p.joined)
+                .map(|p| p.user.clone())
+                .collect();
+            if c.state == "established"
+                && let Some(u) = c.leg_user
+            {
+                users.push(u);
+            }
+            for u in users {
+                self.user_left(&u);
+            }
+        }
     }
 
     pub fn notify_operation(
@@ -436,6 +541,7 @@ impl SimState {
             media_ops: Vec::new(),
             my_participant_id: self.new_id(),
             caller_participant_id: self.new_id(),
+            leg_user: None,
             tx,
         };
         lock(&self.calls).insert(id.to_owned(), c);
@@ -479,10 +585,21 @@ impl SimState {
         if let Some(p) = patience {
             super::phones::caller_patience(self.clone(), id.clone(), p);
         }
+        Counters::bump(&self.stats.placed);
+        if !status.is_some_and(|s| (200..300).contains(&s)) {
+            // Nobody took the call: it fails for the caller, and Graph forgets it.
+            lock(&self.calls).remove(&id);
+        }
         match status {
             Some(s) if (200..300).contains(&s) => Ok(id),
-            Some(s) => Err(SimError::Delivery(format!("webhook answered {s}"))),
-            None => Err(SimError::Delivery("webhook unreachable or dropped".into())),
+            Some(s) => {
+                Counters::bump(&self.stats.refused);
+                Err(SimError::Delivery(format!("webhook answered {s}")))
+            }
+            None => {
+                Counters::bump(&self.stats.refused);
+                Err(SimError::Delivery("webhook unreachable or dropped".into()))
+            }
         }
     }
 
@@ -492,7 +609,7 @@ impl SimState {
 
     /// The caller leaves: the call ends for everyone (200/4097 P2P; 200/5007 once it became
     /// a group call, "group-call initiator left").
-    pub fn caller_hangs_up(&self, call: &str, code: i64, subcode: i64) {
+    pub fn caller_hangs_up(self: &Arc<Self>, call: &str, code: i64, subcode: i64) {
         let group = lock(&self.calls)
             .get(call)
             .is_some_and(|c| !c.participants.is_empty());
@@ -568,13 +685,14 @@ impl SimState {
         })
     }
 
-    pub async fn set_presence(&self, user: UserId, a: Availability, act: Activity) {
-        let id = user.to_string();
+    /// Records a presence change and returns the notifications it causes (basic ones: the
+    /// receiver reads the values back, as with real Graph).
+    fn change_presence(&self, id: &str, a: Availability, act: Activity) -> Vec<(String, Value)> {
         let seq = self.presence_seq.fetch_add(1, Ordering::SeqCst) + 1;
-        lock(&self.presence).insert(id.clone(), (a, act, seq));
-        let targets: Vec<(String, Value)> = lock(&self.subs)
+        lock(&self.presence).insert(id.to_owned(), (a, act, seq));
+        lock(&self.subs)
             .iter()
-            .filter(|(_, s)| s.users.iter().any(|u| u.eq_ignore_ascii_case(&id)))
+            .filter(|(_, s)| s.users.iter().any(|u| u.eq_ignore_ascii_case(id)))
             .map(|(sid, s)| {
                 (
                     s.notification_url.clone(),
@@ -588,7 +706,10 @@ impl SimState {
                     }]}),
                 )
             })
-            .collect();
+            .collect()
+    }
+
+    async fn deliver_presence(&self, targets: Vec<(String, Value)>) {
         for (url, body) in targets {
             let dropped = self
                 .lose
@@ -606,6 +727,65 @@ impl SimState {
                     .map(|r| r.status().as_u16())
             };
             lock(&self.callbacks).push(DeliveredCallback { url, body, status });
+        }
+    }
+
+    /// Changes a user's presence and waits until the subscribers were told.
+    pub async fn set_presence(&self, user: UserId, a: Availability, act: Activity) {
+        let targets = self.change_presence(&user.to_string(), a, act);
+        self.deliver_presence(targets).await;
+    }
+
+    fn set_presence_soon(self: &Arc<Self>, id: &str, a: Availability, act: Activity) {
+        let targets = self.change_presence(id, a, act);
+        if !targets.is_empty() {
+            let me = self.clone();
+            tokio::spawn(async move { me.deliver_presence(targets).await });
+        }
+    }
+
+    /// An agent's phone connected: Teams shows them Busy / InACall.
+    pub fn user_joined(self: &Arc<Self>, user: &str) {
+        Counters::bump(&self.stats.agents_joined);
+        if !self.cfg.presence_follows_calls {
+            return;
+        }
+        let id = user.to_ascii_lowercase();
+        let first = {
+            let mut m = lock(&self.in_call);
+            let (rest_a, rest_act) = lock(&self.presence)
+                .get(&id)
+                .map_or((Availability::Available, Activity::Available), |p| {
+                    (p.0, p.1)
+                });
+            let e = m.entry(id.clone()).or_insert((0, rest_a, rest_act));
+            e.0 += 1;
+            e.0 == 1
+        };
+        if first {
+            self.set_presence_soon(&id, Availability::Busy, Activity::InACall);
+        }
+    }
+
+    /// An agent's phone left a call: back to the presence before it, once off every call.
+    pub fn user_left(self: &Arc<Self>, user: &str) {
+        if !self.cfg.presence_follows_calls {
+            return;
+        }
+        let id = user.to_ascii_lowercase();
+        let back = {
+            let mut m = lock(&self.in_call);
+            match m.get_mut(&id) {
+                Some(e) if e.0 > 1 => {
+                    e.0 -= 1;
+                    None
+                }
+                Some(_) => m.remove(&id).map(|(_, a, act)| (a, act)),
+                None => None,
+            }
+        };
+        if let Some((a, act)) = back {
+            self.set_presence_soon(&id, a, act);
         }
     }
 
@@ -627,6 +807,32 @@ impl SimState {
             .ok()
             .map(|r| r.status().as_u16());
         lock(&self.callbacks).push(DeliveredCallback { url, body, status });
+    }
+
+    pub async fn lifecycle_event(&self, id: &str, event: &str) -> Option<u16> {
+        let (url, body) = {
+            let subs = lock(&self.subs);
+            let s = subs.get(id)?;
+            (
+                s.lifecycle_url
+                    .clone()
+                    .unwrap_or(s.notification_url.clone()),
+                json!({"value": [{
+                    "subscriptionId": id, "subscriptionExpirationDateTime": s.expiration,
+                    "tenantId": s.tenant, "clientState": s.client_state, "lifecycleEvent": event,
+                }]}),
+            )
+        };
+        let status = self
+            .http
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .ok()
+            .map(|r| r.status().as_u16());
+        lock(&self.callbacks).push(DeliveredCallback { url, body, status });
+        status
     }
 
     pub fn subscription_list(&self) -> Vec<(String, Vec<String>)> {

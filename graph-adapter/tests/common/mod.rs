@@ -51,20 +51,35 @@ pub fn client_config(graph: String) -> ClientConfig {
 }
 
 pub async fn env(tune: impl FnOnce(&mut SimConfig)) -> Env {
+    env_with(tune, |_| {}).await
+}
+
+/// A listener for the Stratus side's webhook, and its calling-webhook URL.
+pub async fn bind_webhook() -> (tokio::net::TcpListener, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let webhook = format!("http://{}/graph/calls", listener.local_addr().unwrap());
-    let mut cfg = SimConfig::new(webhook.clone(), BOT_APP_ID);
-    tune(&mut cfg);
-    let sim = Simulator::start(cfg).await.unwrap();
+    (listener, webhook)
+}
+
+/// An adapter talking to the Graph at `graph`/`authority`/`openid`, serving its webhook on
+/// `listener`; the events it maps land in the returned channel.
+pub fn serve_adapter(
+    listener: tokio::net::TcpListener,
+    webhook: &str,
+    (graph, authority, openid): (String, String, String),
+    client: ClientConfig,
+) -> (GraphAdapter, mpsc::UnboundedReceiver<CallEvent>) {
     let http = reqwest::Client::new();
     let tokens = Arc::new(TokenCache::new(
         http.clone(),
-        TokenConfig::new(sim.authority_url(), BOT_APP_ID),
+        TokenConfig::new(authority, BOT_APP_ID),
     ));
-    let client = GraphClient::new(http.clone(), client_config(sim.graph_base_url()), tokens);
+    let mut client = client;
+    client.graph_base_url = graph;
+    let client = GraphClient::new(http.clone(), client, tokens);
     let validator = Arc::new(CallbackValidator::new(
         http.clone(),
-        CallbackAuthConfig::new(sim.openid_config_url(), BOT_APP_ID),
+        CallbackAuthConfig::new(openid, BOT_APP_ID),
     ));
     let (tx, rx) = mpsc::unbounded_channel();
     let adapter = GraphAdapter::new(
@@ -72,7 +87,7 @@ pub async fn env(tune: impl FnOnce(&mut SimConfig)) -> Env {
         validator,
         Arc::new(tx),
         AdapterConfig {
-            callback_base_url: webhook.clone(),
+            callback_base_url: webhook.to_owned(),
             tts_url: None,
         },
     );
@@ -83,6 +98,29 @@ pub async fn env(tune: impl FnOnce(&mut SimConfig)) -> Env {
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
+    (adapter, rx)
+}
+
+pub async fn env_with(
+    tune: impl FnOnce(&mut SimConfig),
+    tune_client: impl FnOnce(&mut ClientConfig),
+) -> Env {
+    let (listener, webhook) = bind_webhook().await;
+    let mut cfg = SimConfig::new(webhook.clone(), BOT_APP_ID);
+    tune(&mut cfg);
+    let sim = Simulator::start(cfg).await.unwrap();
+    let mut client = client_config(sim.graph_base_url());
+    tune_client(&mut client);
+    let (adapter, rx) = serve_adapter(
+        listener,
+        &webhook,
+        (
+            sim.graph_base_url(),
+            sim.authority_url(),
+            sim.openid_config_url(),
+        ),
+        client,
+    );
     Env {
         sim,
         adapter,

@@ -4,3 +4,5 @@
 mod harness;
 
 mod call;
+mod distribution;
+mod supervision;

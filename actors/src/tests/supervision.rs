@@ -1,0 +1,132 @@
+//! Actor failures: rebuilt from durable truth, isolated, counted.
+
+use super::harness::*;
+use crate::shared::{ServiceMsg, TaskMsg, UserMsg};
+use std::time::Duration;
+use stratus_routing::config::Distribution;
+use stratus_routing::port::CallEventKind;
+use stratus_routing::user::UserStatus;
+
+#[tokio::test(start_paused = true)]
+async fn a_user_actor_that_panics_while_holding_an_offer_is_rebuilt_not_ringing() {
+    let svc = service(1, Distribution::DirectConference);
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1]), user(2, &[1])])).await;
+    w.online(u(1)).await;
+    w.wait(Duration::from_secs(1)).await;
+    w.online(u(2)).await;
+    let task = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    assert_eq!(w.commands(task), ["answer", "ring u1"]);
+
+    let shared = w.node.shared(TENANT).unwrap();
+    let actor = shared.user(u(1)).unwrap();
+    actor.cast(UserMsg::Crash).unwrap();
+    w.settle().await;
+    // The ring is withdrawn at once and the task goes to the other user.
+    assert_eq!(
+        w.commands(task),
+        ["answer", "ring u1", "cancel u1", "ring u2"]
+    );
+    w.wait(Duration::from_millis(100)).await; // past the restart backoff
+    let live = w.node.user_live(TENANT, u(1)).await.unwrap();
+    assert_eq!(
+        live.status,
+        UserStatus::Idle,
+        "the rebuilt user is not left ringing"
+    );
+    assert!(live.leases.is_empty());
+    assert_ne!(shared.user(u(1)).unwrap().get_id(), actor.get_id());
+
+    // No task lost, no second offer to anyone: u2 answers; u1 is never rung again for it.
+    w.platform("call-1", CallEventKind::AgentJoined { user: u(2) })
+        .await;
+    assert!(w.node.task(TENANT, task).await.unwrap().ringing.is_empty());
+    w.wait(Duration::from_secs(60)).await;
+    assert_eq!(
+        w.commands(task),
+        ["answer", "ring u1", "cancel u1", "ring u2"]
+    );
+    // The rebuilt user (presence kept from Teams) takes the next call.
+    let next = w.incoming("call-2", 1).await;
+    w.platform("call-2", CallEventKind::Established).await;
+    assert_eq!(w.commands(next), ["answer", "ring u1"]);
+    w.finish_expecting(1).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_call_actor_affects_no_other_call_and_a_waiting_call_is_requeued() {
+    let svc = service(1, Distribution::DirectConference);
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    w.online(u(1)).await;
+    let connected = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    w.platform("call-1", CallEventKind::AgentJoined { user: u(1) })
+        .await;
+    let waiting = w.incoming("call-2", 1).await;
+    w.platform("call-2", CallEventKind::Established).await;
+    assert_eq!(w.node.stats().waiting, 1);
+
+    // The waiting call's actor dies: it is rebuilt from its snapshot and waits again.
+    let shared = w.node.shared(TENANT).unwrap();
+    shared.task(waiting).unwrap().cast(TaskMsg::Crash).unwrap();
+    w.wait(Duration::from_millis(100)).await;
+    let live = w.node.task(TENANT, waiting).await.unwrap();
+    assert_eq!(live.service, Some(s(1)));
+    let svc = w.node.service_live(TENANT, s(1)).await.unwrap();
+    assert_eq!(svc.waiting.len(), 1);
+    assert_eq!(svc.waiting[0].task, waiting);
+
+    // The other call never noticed: it ends normally, and the waiting one is then offered.
+    w.platform("call-1", CallEventKind::AgentLeft { user: u(1) })
+        .await;
+    assert_eq!(
+        w.events(connected).last().unwrap(),
+        "Terminated(UserAccepted)"
+    );
+    assert_eq!(w.commands(waiting), ["answer", "ring u1"]);
+    assert_eq!(w.node.stats().waiting, 0);
+    assert_eq!(w.node.stats().ringing, 1);
+    w.finish_expecting(1).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_service_actor_rebuilds_its_queue_from_the_live_calls() {
+    let svc = service(1, Distribution::DirectConference);
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    let task = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    let shared = w.node.shared(TENANT).unwrap();
+    shared
+        .service(s(1))
+        .unwrap()
+        .cast(ServiceMsg::Crash)
+        .unwrap();
+    w.wait(Duration::from_millis(100)).await;
+    let live = w.node.service_live(TENANT, s(1)).await.unwrap();
+    assert_eq!(
+        live.waiting.len(),
+        1,
+        "the waiting call is back in the rebuilt queue"
+    );
+    // The member view was rebuilt too: the user coming online gets the call.
+    w.online(u(1)).await;
+    assert_eq!(w.commands(task), ["answer", "ring u1"]);
+    w.finish_expecting(1).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_child_failing_over_and_over_is_given_up_after_the_intensity_limit() {
+    let svc = service(1, Distribution::DirectConference);
+    let w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    let shared = w.node.shared(TENANT).unwrap();
+    for _ in 0..11 {
+        if let Some(a) = shared.user(u(1)) {
+            a.cast(UserMsg::Crash).unwrap();
+        }
+        w.wait(Duration::from_secs(6)).await; // past the longest backoff
+    }
+    // 10 restarts within the window, then given up: the user is gone, the tenant runs on.
+    assert!(shared.user(u(1)).is_none());
+    assert!(w.node.service_live(TENANT, s(1)).await.is_ok());
+    w.finish_expecting(11).await;
+}

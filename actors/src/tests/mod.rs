@@ -5,4 +5,5 @@ mod harness;
 
 mod call;
 mod distribution;
+mod load;
 mod supervision;

@@ -1,1 +1,103 @@
-fn main() {}
+//! The `stratus` binary: `stratus serve`, `stratus demo`, `stratus token`.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+use stratus_gateway::auth::{Role, mint};
+use stratus_gateway::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "stratus",
+    version,
+    about = "Real-time call and task distribution for Microsoft Teams contact centres"
+)]
+struct Cli {
+    /// Configuration file (TOML). `STRATUS_*` environment variables override it.
+    #[arg(long, short, global = true, env = "STRATUS_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Run a self-contained demo: SQLite, a seeded tenant and the built-in Graph simulator.
+    Demo {
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// New calls per second placed by the simulated callers.
+        #[arg(long, default_value_t = 2.0)]
+        calls_per_sec: f64,
+        /// Port to listen on.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// SQLite file of the demo (created if missing).
+        #[arg(long, default_value = "stratus-demo.db")]
+        database: String,
+    },
+    /// Mint a development token (HS256 with `auth.hs256_secret`).
+    Token {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        user: String,
+        /// SystemAdmin, PartnerAdmin, TenantAdmin, ServiceOwner, Supervisor or Agent; repeatable.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 12)]
+        hours: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    stratus_gateway::telemetry::init();
+    match cli.command {
+        Command::Serve => {
+            let config = Config::load(cli.config.as_deref())?;
+            stratus_gateway::serve::run(config).await
+        }
+        Command::Demo {
+            seconds,
+            calls_per_sec,
+            port,
+            database,
+        } => {
+            let options = stratus_gateway::demo::DemoOptions {
+                duration: seconds.map(Duration::from_secs),
+                calls_per_sec,
+                port,
+                database,
+            };
+            stratus_gateway::demo::run(options).await
+        }
+        Command::Token {
+            tenant,
+            user,
+            roles,
+            hours,
+        } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let roles = roles
+                .iter()
+                .map(|r| Role::parse(r).with_context(|| format!("unknown role {r:?}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let token = mint(
+                &config.auth.hs256_secret,
+                &tenant,
+                &user,
+                &roles,
+                Duration::from_secs(hours * 3600),
+            )?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! The one typed configuration: a TOML file plus `STRATUS_*` environment overrides
+//! (`STRATUS_SERVER__LISTEN=0.0.0.0:8080`; `__` separates sections), validated at start with
+//! errors that name the bad key.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::Path;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub graph: GraphConfig,
+    pub routing: RoutingConfig,
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// The externally reachable base URL (Graph callbacks and notification URLs are built on it).
+    /// Empty: `http://` + the bound address (local use and the simulator only).
+    pub public_url: String,
+    /// Seconds to wait for in-flight work on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://stratus.db` (default) or `postgres://user:pass@host/db`.
+    pub url: String,
+    /// Upper bound of the store writer's in-memory backlog (records).
+    pub writer_backlog: usize,
+    /// Days after which stored context data of ended tasks is purged.
+    pub context_retention_days: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// HS256 with a local secret (development; `stratus token` mints tokens).
+    Hs256,
+    /// RS256 with keys from a JWKS URL (Entra ID).
+    Jwks,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+    pub hs256_secret: String,
+    pub jwks_url: String,
+    /// Expected `iss` (empty: not checked).
+    pub issuer: String,
+    /// Expected `aud` (empty: not checked).
+    pub audience: String,
+    /// When set, `/metrics` requires `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GraphMode {
+    /// The built-in Graph simulator (demo, tests).
+    Simulator,
+    /// Microsoft Graph.
+    Microsoft,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GraphConfig {
+    pub mode: GraphMode,
+    /// Graph API base URL.
+    pub base_url: String,
+    /// OAuth2 authority for client credentials.
+    pub authority: String,
+    /// The bot's Entra app (client) id: the audience of Graph's callback tokens.
+    pub app_id: String,
+    pub client_secret: String,
+    /// Where Graph's callback-token signing keys are published.
+    pub openid_config_url: String,
+    /// Expected issuer of Graph's callback tokens.
+    pub callback_issuer: String,
+    /// `clientState` expected on presence change notifications.
+    pub client_state: String,
+    /// Outbound Graph requests per second per tenant.
+    pub rate_limit_per_sec: u32,
+    /// Text-to-speech endpoint for text prompts (`{tts_url}?text=…`); service-hosted media
+    /// plays audio files only, so without it text prompts are skipped.
+    pub tts_url: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// Agent-pull bid window in milliseconds (0: first come).
+    pub bid_window_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Label metrics by tenant (bounded-cardinality switch: off by default).
+    pub per_tenant_labels: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            graph: GraphConfig::default(),
+            routing: RoutingConfig::default(),
+            metrics: MetricsConfig {
+                per_tenant_labels: false,
+            },
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            public_url: String::new(),
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: "sqlite://stratus.db".into(),
+            writer_backlog: 100_000,
+            context_retention_days: 30,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            mode: AuthMode::Hs256,
+            hs256_secret: String::new(),
+            jwks_url: String::new(),
+            issuer: String::new(),
+            audience: String::new(),
+            metrics_token: None,
+        }
+    }
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        GraphConfig {
+            mode: GraphMode::Simulator,
+            base_url: "https://graph.microsoft.com/v1.0".into(),
+            authority: "https://login.microsoftonline.com".into(),
+            app_id: String::new(),
+            client_secret: String::new(),
+            openid_config_url: "https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration"
+                .into(),
+            callback_issuer: "https://api.botframework.com".into(),
+            client_state: String::new(),
+            rate_limit_per_sec: 50,
+            tts_url: None,
+        }
+    }
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig { bid_window_ms: 5 }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            per_tenant_labels: false,
+        }
+    }
+}
+
+/// A configuration problem, naming the key as it is spelled in the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Parse(Box<figment::Error>),
+    #[error("configuration key `{key}`: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+impl Config {
+    /// Defaults, then the file (if any), then `STRATUS_*` variables; validated.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        // `DATABASE_URL` is the conventional name; `STRATUS_DATABASE__URL` wins over it.
+        fig = fig.merge(
+            Env::raw()
+                .only(&["DATABASE_URL"])
+                .map(|_| "database.url".into()),
+        );
+        fig = fig.merge(Env::prefixed("STRATUS_").split("__"));
+        let cfg: Config = fig.extract().map_err(|e| ConfigError::Parse(Box::new(e)))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key, problem: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                problem: problem.to_string(),
+            })
+        };
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            return bad("server.listen", "not a socket address like 127.0.0.1:8080");
+        }
+        let url = &self.server.public_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            return bad("server.public_url", "must start with http:// or https://");
+        }
+        let db = &self.database.url;
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return bad("database.url", "must be sqlite://PATH or postgres://…");
+        }
+        if self.database.writer_backlog == 0 {
+            return bad("database.writer_backlog", "must be at least 1");
+        }
+        if self.database.context_retention_days == 0 {
+            return bad("database.context_retention_days", "must be at least 1");
+        }
+        match self.auth.mode {
+            AuthMode::Hs256 if self.auth.hs256_secret.len() < 16 => {
+                return bad(
+                    "auth.hs256_secret",
+                    "must be at least 16 characters (set STRATUS_AUTH__HS256_SECRET)",
+                );
+            }
+            AuthMode::Jwks if !self.auth.jwks_url.starts_with("http") => {
+                return bad(
+                    "auth.jwks_url",
+                    "must be an http(s) URL when auth.mode = \"jwks\"",
+                );
+            }
+            _ => {}
+        }
+        if self.graph.mode == GraphMode::Microsoft {
+            if self.graph.app_id.is_empty() {
+                return bad("graph.app_id", "required when graph.mode = \"microsoft\"");
+            }
+            if self.graph.client_secret.is_empty() {
+                return bad(
+                    "graph.client_secret",
+                    "required when graph.mode = \"microsoft\" (set STRATUS_GRAPH__CLIENT_SECRET)",
+                );
+            }
+            // Microsoft Graph itself calls back only to https; a Graph-compatible endpoint on
+            // loopback (graph-sim, tests) may use http.
+            if self.graph.base_url.contains("graph.microsoft.com")
+                && !self.server.public_url.starts_with("https://")
+            {
+                return bad(
+                    "server.public_url",
+                    "Microsoft Graph only calls back to https URLs",
+                );
+            }
+            if self.graph.client_state.len() < 8 {
+                return bad(
+                    "graph.client_state",
+                    "at least 8 characters are required when graph.mode = \"microsoft\" (set STRATUS_GRAPH__CLIENT_STATE)",
+                );
+            }
+        }
+        if self.graph.rate_limit_per_sec == 0 {
+            return bad("graph.rate_limit_per_sec", "must be at least 1");
+        }
+        if self.routing.bid_window_ms > 1000 {
+            return bad("routing.bid_window_ms", "must be at most 1000");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn with_file(text: &str) -> Result<Config, ConfigError> {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        Config::load(Some(f.path()))
+    }
+
+    #[test]
+    fn a_file_sets_values_and_validation_names_the_bad_key() {
+        let ok = with_file(
+            "[auth]\nhs256_secret = \"0123456789abcdef\"\n[server]\nlisten = \"127.0.0.1:9999\"\n",
+        )
+        .unwrap();
+        assert_eq!(ok.server.listen, "127.0.0.1:9999");
+        let e = with_file("[auth]\nhs256_secret = \"short\"\n").unwrap_err();
+        assert!(e.to_string().contains("auth.hs256_secret"), "{e}");
+        let e = with_file(
+            "[auth]\nhs256_secret = \"0123456789abcdef\"\n[server]\nlisten = \"nowhere\"\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("server.listen"), "{e}");
+        let e = with_file(
+            "[auth]\nhs256_secret = \"0123456789abcdef\"\n[database]\nurl = \"mysql://x\"\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("database.url"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_named() {
+        let e = with_file("[server]\nlisen = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("lisen"), "{e}");
+        let e = with_file("[routing]\nbid_window_ms = \"soon\"\n").unwrap_err();
+        assert!(e.to_string().contains("bid_window_ms"), "{e}");
+    }
+}

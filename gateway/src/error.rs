@@ -1,0 +1,153 @@
+//! API errors: every failure a client can cause is a 4xx with a JSON body naming what was wrong.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable machine-readable code (`bad_request`, `not_found`, `forbidden`, …).
+    pub code: &'static str,
+    pub message: String,
+    /// The offending field, when one is to blame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            field: Some(field.into()),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+        }
+    }
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{} not found", what.into()),
+        )
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, code = self.code, message = %self.message, "request failed");
+        } else {
+            tracing::info!(status = %self.status, code = self.code, message = %self.message, field = ?self.field, "request refused");
+        }
+        let body = ErrorEnvelope {
+            error: ErrorBody {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<stratus_routing::error::ValidationError> for ApiError {
+    fn from(e: stratus_routing::error::ValidationError) -> Self {
+        ApiError::invalid(e.field, e.problem)
+    }
+}
+
+impl From<stratus_routing::port::StoreError> for ApiError {
+    fn from(e: stratus_routing::port::StoreError) -> Self {
+        use stratus_routing::port::StoreError as E;
+        match e {
+            E::NotFound { entity, id } => ApiError::not_found(format!("{entity} {id}")),
+            E::Conflict(m) | E::Constraint(m) => ApiError::conflict(m),
+            E::Unavailable(m) => ApiError::unavailable(m),
+            E::Other(m) => ApiError::internal(m),
+        }
+    }
+}
+
+/// JSON bodies that fail to parse become 400/422 with the serde message, never a 500.
+pub fn json_rejection(r: axum::extract::rejection::JsonRejection) -> ApiError {
+    use axum::extract::rejection::JsonRejection as R;
+    match r {
+        R::JsonDataError(e) => {
+            let text = e.body_text();
+            // serde_path_to_error prefixes the path: "Failed to deserialize the JSON body into the
+            // target type: ring_timeout_secs: 2 s is out of range …".
+            let detail = text
+                .split_once(": ")
+                .map(|(_, d)| d.to_string())
+                .unwrap_or(text);
+            let field = detail.split_once(": ").map(|(f, _)| f.to_string());
+            ApiError {
+                field,
+                ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail)
+            }
+        }
+        R::JsonSyntaxError(e) => ApiError::bad_request(e.body_text()),
+        R::MissingJsonContentType(e) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            e.body_text(),
+        ),
+        other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+impl From<stratus_actors::ActorsError> for ApiError {
+    fn from(e: stratus_actors::ActorsError) -> Self {
+        use stratus_actors::ActorsError as E;
+        match e {
+            E::UnknownTenant => ApiError::not_found("tenant"),
+            E::UnknownService => ApiError::not_found("service"),
+            E::UnknownUser => ApiError::not_found("user"),
+            E::UnknownTask => ApiError::not_found("task"),
+            E::UnknownCall => ApiError::not_found("call"),
+            E::Rejected(m) => ApiError::conflict(m),
+            E::Invalid { field, message } => ApiError::invalid(field, message),
+            E::Store(s) => s.into(),
+            E::Unavailable(m) => ApiError::unavailable(m),
+        }
+    }
+}

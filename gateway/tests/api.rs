@@ -1,0 +1,416 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The REST API on a real socket: auth on every endpoint, tenant isolation on every resource,
+//! roles, validation errors that name the field, the OpenAPI document, and a task's life.
+
+mod common;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
+use stratus_gateway::api::ENDPOINTS;
+use stratus_gateway::auth::{Claims, Role};
+use stratus_routing::ids::*;
+
+fn method(m: &str) -> Method {
+    Method::from_bytes(m.as_bytes()).unwrap()
+}
+
+fn expired_token(t: TenantId) -> String {
+    let claims = Claims {
+        tid: t.to_string(),
+        oid: "admin".into(),
+        roles: vec!["TenantAdmin".into()],
+        exp: 1_000,
+        iat: 0,
+        iss: None,
+        aud: None,
+    };
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn forged_token(t: TenantId) -> String {
+    stratus_gateway::auth::mint(
+        "another-secret-entirely-0000",
+        &t.to_string(),
+        "admin",
+        &[Role::SystemAdmin],
+        Duration::from_secs(600),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_refuses_a_missing_expired_or_forged_token() {
+    let env = start().await;
+    let a = env.tenant(1, 1).await;
+    let id = a.service.to_string();
+    let expired = expired_token(a.tenant);
+    let forged = forged_token(a.tenant);
+    for e in ENDPOINTS {
+        let path = e.path.replace("{id}", &id);
+        let body = e.has_body.then(|| json!({}));
+        for (what, token) in [
+            ("missing", None),
+            ("expired", Some(expired.as_str())),
+            ("forged", Some(forged.as_str())),
+            ("garbage", Some("not-a-jwt")),
+        ] {
+            let (s, b) = env.send(method(e.method), &path, token, body.clone()).await;
+            assert_eq!(
+                s,
+                StatusCode::UNAUTHORIZED,
+                "{} {path} with a {what} token: {b}",
+                e.method
+            );
+            assert_eq!(b["error"]["code"], "unauthorized", "{b}");
+        }
+    }
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_tenant_a_never_sees_anything_of_tenant_b() {
+    let env = start().await;
+    let a = env.tenant(1, 2).await;
+    let b = env.tenant(2, 2).await;
+    // B gets a task, so task endpoints have something to hide.
+    let (s, created) = env
+        .post(
+            "/api/v1/tasks",
+            &b.admin,
+            json!({ "service": b.service, "modality": "ExternalTask" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let b_task = created["id"].as_str().unwrap().to_string();
+    let token_a = all_roles(a.tenant, a.users[0]);
+
+    for e in ENDPOINTS.iter().filter(|e| e.path.contains("{id}")) {
+        let id = if e.path.starts_with("/api/v1/tasks") {
+            b_task.clone()
+        } else if e.path.starts_with("/api/v1/users") {
+            b.users[0].to_string()
+        } else {
+            b.service.to_string()
+        };
+        let path = e.path.replace("{id}", &id);
+        let body = e.has_body.then(|| match e.path {
+            "/api/v1/users/{id}/duty" => json!({ "profile": "00000000-0000-0000-0000-000000000001" }),
+            "/api/v1/users/{id}/active" => json!({ "service": b.service, "active": false }),
+            "/api/v1/users/{id}/not-available" => json!({ "reason": null }),
+            "/api/v1/users/{id}/memberships" => json!([]),
+            "/api/v1/tasks/{id}" => json!({ "priority": "High" }),
+            "/api/v1/services/{id}" => json!({ "name": "stolen" }),
+            _ => json!({ "id": id, "tenant": b.tenant, "name": "stolen", "upn": "x@y", "display_name": "x" }),
+        });
+        let (s, body) = env
+            .send(method(e.method), &path, Some(&token_a), body)
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::NOT_FOUND,
+            "{} {path} as tenant A: {body}",
+            e.method
+        );
+    }
+    // Lists hold only A's own rows.
+    for list in ["/api/v1/services", "/api/v1/users"] {
+        let (s, rows) = env.get(list, &token_a).await;
+        assert_eq!(s, StatusCode::OK);
+        let text = rows.to_string();
+        assert!(
+            !text.contains(&b.service.to_string()),
+            "{list} leaks B's service"
+        );
+        assert!(
+            !text.contains(&b.users[0].to_string()),
+            "{list} leaks B's user"
+        );
+        assert!(
+            text.contains(&a.service.to_string()) || list.ends_with("users"),
+            "{text}"
+        );
+    }
+    // B's data is intact.
+    let (s, svc) = env
+        .get(&format!("/api/v1/services/{}", b.service), &b.admin)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_ne!(svc["name"], "stolen");
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_are_enforced_per_endpoint() {
+    let env = start().await;
+    let a = env.tenant(1, 2).await;
+    let agent = token(
+        &a.tenant.to_string(),
+        &a.users[0].to_string(),
+        &[Role::Agent],
+    );
+    let (s, b) = env
+        .post("/api/v1/services", &agent, json!({ "name": "mine" }))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(b["error"]["code"], "forbidden");
+    // An agent may read and change their own state, not a colleague's.
+    let (s, _) = env
+        .get(&format!("/api/v1/users/{}/live", a.users[0]), &agent)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = env
+        .get(&format!("/api/v1/users/{}/live", a.users[1]), &agent)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let off = json!({ "profile": "00000000-0000-0000-0000-000000000002" });
+    let (s, _) = env
+        .put(
+            &format!("/api/v1/users/{}/duty", a.users[1]),
+            &agent,
+            off.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let supervisor = token(&a.tenant.to_string(), "sup", &[Role::Supervisor]);
+    let (s, b) = env
+        .put(
+            &format!("/api/v1/users/{}/duty", a.users[1]),
+            &supervisor,
+            off,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    // Only system admins create tenants.
+    let (s, _) = env
+        .post("/api/v1/tenants", &a.admin, json!({ "name": "x" }))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_4xx_naming_the_field_and_changes_nothing() {
+    let env = start().await;
+    let a = env.tenant(1, 1).await;
+    let path = format!("/api/v1/services/{}", a.service);
+    let (_, before) = env.get(&path, &a.admin).await;
+
+    let (s, b) = env
+        .put(
+            &path,
+            &a.admin,
+            json!({ "name": "x", "ring_timeout_secs": 2 }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ring_timeout"),
+        "{b}"
+    );
+
+    let r = env
+        .http
+        .put(format!("{}{path}", env.base))
+        .bearer_auth(&a.admin)
+        .header("content-type", "application/json")
+        .body("{ not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "bad_request");
+
+    let (s, b) = env.get("/api/v1/services/not-a-guid", &a.admin).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let (s, _) = env
+        .get(&format!("/api/v1/services/{}", Guid(0xdead)), &a.admin)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, b) = env
+        .post("/api/v1/tasks", &a.admin, json!({ "service": a.service, "preferred_users": (0..11).map(|i| json!({"user": Guid(i + 1), "priority": 5})).collect::<Vec<_>>() }))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("preferred_users"),
+        "{b}"
+    );
+    let long_id = "p".repeat(65);
+    let (s, b) = env
+        .post(
+            "/api/v1/tasks",
+            &a.admin,
+            json!({ "service": a.service, "context": { long_id: "v" } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    // A duplicate resource account is a conflict.
+    let dup = json!({ "name": "dup", "app_instance_id": before["app_instance_id"] });
+    let (s, b) = env.post("/api/v1/services", &a.admin, dup).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    let (s, b) = env.post("/api/v1/nope", &a.admin, json!({})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+
+    let (_, after) = env.get(&path, &a.admin).await;
+    assert_eq!(before, after, "a refused write changed the service");
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_every_endpoint() {
+    let env = start().await;
+    let (s, doc) = env
+        .send(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    for e in ENDPOINTS {
+        let op = &doc["paths"][e.path][e.method.to_lowercase()];
+        assert!(
+            op.is_object(),
+            "{} {} missing from the document",
+            e.method,
+            e.path
+        );
+        assert!(op["responses"]["401"].is_object());
+    }
+    assert!(doc["components"]["schemas"]["ErrorEnvelope"].is_object());
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_and_metrics_need_no_token() {
+    let env = start().await;
+    for p in ["/healthz", "/readyz"] {
+        let (s, b) = env.send(Method::GET, p, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{p}: {b}");
+    }
+    let text = env
+        .http
+        .get(format!("{}/metrics", env.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("# TYPE"), "{text}");
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_task_is_offered_accepted_completed_and_recorded() {
+    let env = start().await;
+    let a = env.tenant(1, 1).await;
+    let agent_id = a.users[0];
+    let sim = env.server.simulator.clone().unwrap();
+    sim.set_presence(
+        agent_id,
+        stratus_routing::model::Availability::Available,
+        stratus_routing::model::Activity::Available,
+    )
+    .await;
+    let agent = token(&a.tenant.to_string(), &agent_id.to_string(), &[Role::Agent]);
+    let user_live = format!("/api/v1/users/{agent_id}/live");
+    eventually("the agent idle", Duration::from_secs(10), || async {
+        let (_, b) = env.get(&user_live, &agent).await;
+        (b["status"] == "Idle").then_some(())
+    })
+    .await;
+
+    let (s, created) = env
+        .post(
+            "/api/v1/tasks",
+            &a.admin,
+            json!({ "service": a.service, "context": { "OrderId": "A-17" }, "reference_id": "crm-1" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let task = created["id"].as_str().unwrap().to_string();
+    let (s, view) = env.get(&format!("/api/v1/tasks/{task}"), &a.admin).await;
+    assert_eq!(s, StatusCode::OK, "{view}");
+    assert_eq!(view["context"]["OrderId"], "A-17");
+
+    eventually(
+        "the task offered to the agent",
+        Duration::from_secs(10),
+        || async {
+            let (_, b) = env.get(&format!("/api/v1/tasks/{task}"), &a.admin).await;
+            (b["ringing"].as_array().is_some_and(|r| r.len() == 1)).then_some(())
+        },
+    )
+    .await;
+    let (s, d) = env
+        .get(&format!("/api/v1/tasks/{task}/decisions"), &a.admin)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(d.as_array().is_some_and(|d| !d.is_empty()), "{d}");
+    let (s, b) = env
+        .put(
+            &format!("/api/v1/tasks/{task}"),
+            &a.admin,
+            json!({ "context": { "Note": "vip" } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+
+    let (s, b) = env
+        .send(
+            Method::POST,
+            &format!("/api/v1/tasks/{task}/accept"),
+            Some(&agent),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (_, b) = env.get(&format!("/api/v1/tasks/{task}"), &a.admin).await;
+    assert_eq!(b["context"]["Note"], "vip");
+    assert_eq!(b["context"]["OrderId"], "A-17");
+    let (s, b) = env
+        .send(
+            Method::POST,
+            &format!("/api/v1/tasks/{task}/complete"),
+            Some(&agent),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+
+    let events = eventually(
+        "the task's events stored",
+        Duration::from_secs(15),
+        || async {
+            let (s, b) = env
+                .get(&format!("/api/v1/tasks/{task}/events"), &a.admin)
+                .await;
+            let done = s == StatusCode::OK
+                && b.as_array()
+                    .is_some_and(|e| e.iter().any(|e| e["kind"] == "Terminated"));
+            done.then_some(b)
+        },
+    )
+    .await;
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for k in ["Created", "Queued", "Offered", "Connected", "Terminated"] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    env.server.shutdown().await;
+}

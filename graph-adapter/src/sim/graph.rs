@@ -110,9 +110,6 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bearer sim."));
     let (gate, delay) = s.gate();
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
     let (answer, extra) = if !authorized {
         (
             err(401, "InvalidAuthenticationToken", "Access token is empty."),
@@ -135,6 +132,11 @@ async fn handle(
         answer.status,
         answer.body.as_ref(),
     );
+    // A slow answer: Graph acted on the request but answers late, so a client that times
+    // out cannot know whether it took effect.
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     into_response(answer, extra)
 }
 
@@ -382,7 +384,7 @@ fn call_action(s: &Arc<SimState>, id: &str, action: &str, b: &Value) -> Answer {
             if ctx.len() > 256 {
                 return err(400, "BadRequest", "clientContext longer than 256");
             }
-            let op = s.new_id();
+            let op = s.call_new_id(id);
             let kind = if action == "playPrompt" {
                 "playPromptOperation"
             } else {
@@ -401,7 +403,7 @@ fn call_action(s: &Arc<SimState>, id: &str, action: &str, b: &Value) -> Answer {
             op_answer(
                 &call,
                 "subscribeToToneOperation",
-                &s.new_id(),
+                &s.call_new_id(id),
                 "completed",
                 &ctx_of(b),
             )
@@ -431,7 +433,7 @@ fn call_action(s: &Arc<SimState>, id: &str, action: &str, b: &Value) -> Answer {
             op_answer(
                 &call,
                 "cancelMediaProcessingOperation",
-                &s.new_id(),
+                &s.call_new_id(id),
                 "completed",
                 &ctx_of(b),
             )
@@ -442,7 +444,7 @@ fn call_action(s: &Arc<SimState>, id: &str, action: &str, b: &Value) -> Answer {
             } else {
                 "unmuteParticipantOperation"
             };
-            op_answer(&call, kind, &s.new_id(), "completed", &ctx_of(b))
+            op_answer(&call, kind, &s.call_new_id(id), "completed", &ctx_of(b))
         }
         "keepAlive" => ans(200, None),
         _ => err(400, "BadRequest", "unknown action"),
@@ -476,11 +478,20 @@ fn create_call(s: &Arc<SimState>, b: &Value) -> Answer {
             "PSTN calls need an application instance source",
         );
     }
-    let id = s.new_id();
+    // Stratus names the caller's call in a leg's callbackUri: the leg's ids come from that
+    // call's stream, and `commands_for` counts the leg's requests for it.
+    let parent = cb
+        .rsplit('/')
+        .next()
+        .filter(|p| s.is_alive(p))
+        .map(str::to_owned);
+    let mut rng = s.leg_rng(parent.as_deref());
+    let id = super::state::guid_from(&mut rng);
+    let chain = super::state::guid_from(&mut rng);
     let tenant = b["tenantId"]
         .as_str()
         .map_or_else(|| s.cfg.default_tenant.to_string(), str::to_owned);
-    s.new_call(&id, &tenant, false, Some(cb.to_owned()));
+    s.new_call(&id, &tenant, false, Some(cb.to_owned()), rng);
     let my = lock(&s.calls)
         .get_mut(&id)
         .map(|c| {
@@ -488,11 +499,9 @@ fn create_call(s: &Arc<SimState>, b: &Value) -> Answer {
             c.my_participant_id.clone()
         })
         .unwrap_or_default();
-    // Stratus names the caller's call in a leg's callbackUri: remember it for `commands_for`.
-    if let Some(parent) = cb.rsplit('/').next().filter(|p| s.is_alive(p)) {
+    if let Some(parent) = &parent {
         s.set_parent(&id, parent);
     }
-    let chain = s.new_id();
     phones::ring_leg(s.clone(), id.clone(), target.clone(), phone);
     Answer {
         status: 201,
@@ -512,7 +521,7 @@ fn invite(s: &Arc<SimState>, id: &str, b: &Value) -> Answer {
         return err(400, "BadRequest", "participants are required");
     };
     let ctx = ctx_of(b);
-    let op = s.new_id();
+    let op = s.call_new_id(id);
     let mut added = Vec::new();
     {
         let mut calls = lock(&s.calls);
@@ -528,7 +537,7 @@ fn invite(s: &Arc<SimState>, id: &str, b: &Value) -> Answer {
             };
             let replaces = p["replacesCallId"].as_str().map(str::to_owned);
             let part = SimParticipant {
-                id: s.new_id(),
+                id: super::state::guid_from(&mut c.rng),
                 user: user.clone(),
                 joined: false,
                 invite_ctx: Some(ctx.clone()),

@@ -136,9 +136,13 @@ pub(super) async fn place_calls(s: Arc<SimState>, plan: CallPlan) -> Vec<Result<
         let mut spec = CallerSpec::phone(&format!("+1555{:07}", i % 10_000_000), &target);
         spec.tenant = plan.tenant;
         spec.patience = plan.patience.map(|p| s.with_rng(|r| between(r, p)));
+        // Numbered here, in order, so each call's ids depend on the seed alone.
+        let n = s.next_ordinal();
         tokio::time::sleep_until(start + gap * i).await;
         let st = s.clone();
-        jobs.push(tokio::spawn(async move { st.place_call(spec).await }));
+        jobs.push(tokio::spawn(async move {
+            st.place_numbered_call(spec, n).await
+        }));
     }
     let mut out = Vec::with_capacity(jobs.len());
     for j in jobs {

@@ -20,8 +20,10 @@
 //! busy; callers hang up after a patience time; agents end the conversation after a talk time.
 //! Faults: 429 bursts with `Retry-After`, 5xx, slow responses, lost callbacks.
 //!
-//! Deterministic for a seed: ids come from a seeded RNG, delays are the configured ones (the
-//! interleaving of concurrent calls still follows the scheduler).
+//! Deterministic for a seed: every call draws its ids (call, chain, participants, operations,
+//! its agent legs) from its own stream, seeded by the seed and the call's ordinal, so a call's
+//! ids and callbacks are the same however concurrent calls interleave; behaviour mixes and
+//! patience are drawn from the seed too; delays are the configured ones.
 //!
 //! Codes the docs leave open [inferred]: a declined invitation or leg fails with 603, busy with
 //! 486, unreachable with 480/10076, no answer with 408/10057, a cancelled invitation with 487.
@@ -117,7 +119,8 @@ pub enum Fault {
     Throttle { count: u32, retry_after_s: f64 },
     /// The next `count` requests get `status` (5xx).
     ServerError { count: u32, status: u16 },
-    /// The next `count` responses are delayed by `delay`.
+    /// The next `count` requests are acted on but answered `delay` late (a client that
+    /// times out cannot tell whether they took effect).
     Slow { count: u32, delay: Duration },
     /// The next `count` callbacks are dropped.
     LoseCallbacks { count: u32 },

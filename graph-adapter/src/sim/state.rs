@@ -56,6 +56,8 @@ pub(super) struct SimCall {
     pub caller_participant_id: String,
     /// For an agent leg: the user it rings.
     pub leg_user: Option<String>,
+    /// This call's own id stream, so its ids do not depend on how calls interleave.
+    pub rng: StdRng,
     tx: mpsc::UnboundedSender<(String, Value)>,
 }
 
@@ -108,6 +110,22 @@ pub(super) struct SimState {
     /// Users on a call: how many calls, and the presence to return to when the last one ends.
     in_call: Mutex<HashMap<String, (u32, Availability, Activity)>>,
     pub stats: Counters,
+    /// Calls placed so far: the ordinal seeds each call's id stream.
+    ordinal: AtomicU64,
+    message_ids: AtomicU64,
+}
+
+/// A GUID drawn from `rng`.
+pub(super) fn guid_from(rng: &mut StdRng) -> String {
+    let bytes: [u8; 16] = rng.random();
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// The id stream of the `n`th placed call under `seed`.
+fn call_rng(seed: u64, n: u64) -> StdRng {
+    StdRng::seed_from_u64(seed ^ (n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 /// What the simulator saw happen, for load reports.
@@ -208,6 +226,8 @@ impl SimState {
             parents: Mutex::new(HashMap::new()),
             in_call: Mutex::new(HashMap::new()),
             stats: Counters::default(),
+            ordinal: AtomicU64::new(0),
+            message_ids: AtomicU64::new(0),
         })
     }
 
@@ -229,12 +249,26 @@ impl SimState {
         }
     }
 
-    /// A fresh GUID from the seeded RNG.
+    /// A fresh GUID from the seeded RNG (for what belongs to no call).
     pub fn new_id(&self) -> String {
-        let bytes: [u8; 16] = lock(&self.rng).random();
-        uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .to_string()
+        guid_from(&mut lock(&self.rng))
+    }
+
+    /// A fresh GUID from `call`'s own stream.
+    pub fn call_new_id(&self, call: &str) -> String {
+        match lock(&self.calls).get_mut(call) {
+            Some(c) => guid_from(&mut c.rng),
+            None => self.new_id(),
+        }
+    }
+
+    /// A seed for a leg created on behalf of `parent` (from the parent's stream when known).
+    pub fn leg_rng(&self, parent: Option<&str>) -> StdRng {
+        let seed = match parent.and_then(|p| lock(&self.calls).get_mut(p).map(|c| c.rng.random())) {
+            Some(s) => s,
+            None => lock(&self.rng).random(),
+        };
+        StdRng::seed_from_u64(seed)
     }
 
     pub fn behaviour(&self, user: &str) -> AgentBehaviour {
@@ -393,7 +427,10 @@ impl SimState {
                     .post(url)
                     .bearer_auth(token)
                     .header("User-Agent", "Microsoft-Skype/3.0,(Calling/1.0)")
-                    .header("X-Microsoft-Skype-Message-ID", self.new_id())
+                    .header(
+                        "X-Microsoft-Skype-Message-ID",
+                        format!("{:032x}", self.message_ids.fetch_add(1, Ordering::Relaxed)),
+                    )
                     .json(&body)
                     .send()
                     .await
@@ -529,6 +566,7 @@ impl SimState {
         tenant: &str,
         inbound: bool,
         callback_uri: Option<String>,
+        mut rng: StdRng,
     ) {
         let tx = self.spawn_delivery(tenant.to_owned());
         let c = SimCall {
@@ -539,20 +577,38 @@ impl SimState {
             tones: false,
             tone_seq: 0,
             media_ops: Vec::new(),
-            my_participant_id: self.new_id(),
-            caller_participant_id: self.new_id(),
+            my_participant_id: guid_from(&mut rng),
+            caller_participant_id: guid_from(&mut rng),
             leg_user: None,
+            rng,
             tx,
         };
         lock(&self.calls).insert(id.to_owned(), c);
     }
 
+    /// The next call ordinal (callers are numbered in the order they are placed).
+    pub fn next_ordinal(&self) -> u64 {
+        self.ordinal.fetch_add(1, Ordering::SeqCst)
+    }
+
     pub async fn place_call(self: &Arc<Self>, spec: CallerSpec) -> Result<String, SimError> {
-        let id = self.new_id();
+        let n = self.next_ordinal();
+        self.place_numbered_call(spec, n).await
+    }
+
+    /// Places the `n`th call: its ids come from its own stream, so they are the same for a
+    /// seed however calls interleave.
+    pub async fn place_numbered_call(
+        self: &Arc<Self>,
+        spec: CallerSpec,
+        n: u64,
+    ) -> Result<String, SimError> {
+        let mut rng = call_rng(self.cfg.seed, n);
+        let id = guid_from(&mut rng);
+        let chain = guid_from(&mut rng);
         let tenant = spec.tenant.unwrap_or(self.cfg.default_tenant).to_string();
-        let chain = self.new_id();
         let patience = spec.patience;
-        self.new_call(&id, &tenant, true, None);
+        self.new_call(&id, &tenant, true, None, rng);
         let (my_pid, caller_pid) = {
             let calls = lock(&self.calls);
             calls.get(&id).map_or((String::new(), String::new()), |c| {

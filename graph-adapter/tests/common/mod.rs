@@ -129,6 +129,11 @@ pub async fn env_with(
     }
 }
 
+/// A PSTN caller dialling the test resource account.
+pub fn pstn() -> stratus_graph::sim::CallerSpec {
+    stratus_graph::sim::CallerSpec::phone("+41445550100", APP_INSTANCE)
+}
+
 pub fn user(n: u128) -> UserId {
     UserId::from_u128(0xa9e7_0000 + n)
 }

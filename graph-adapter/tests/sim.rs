@@ -1,0 +1,291 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The simulator itself: determinism for a seed, call plans, per-call command logs, agents'
+//! presence while on a call, slow answers.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::time::Duration;
+use stratus_graph::sim::{AgentBehaviour, BehaviourMix, CallPlan, Fault, SimAgent};
+use stratus_routing::ids::CallId;
+use stratus_routing::model::{Activity, Availability};
+use stratus_routing::port::{CallAction, CallControlError, CallEventKind, Prompt, RingMode};
+
+/// Places three calls at once, then serves the first one: answer, invite an agent, hang up.
+/// Returns the call ids and the callbacks the first call received.
+async fn script(seed: u64) -> (Vec<String>, Vec<Value>) {
+    let mut env = env(|c| c.seed = seed).await;
+    let a = user(1);
+    env.sim
+        .set_agent_behaviour(a, AgentBehaviour::answer_after(Duration::from_millis(30)));
+    let ids: Vec<String> = env
+        .sim
+        .place_calls(CallPlan::new(3, 1000.0, APP_INSTANCE))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let first = CallId::new(ids[0].clone());
+    let e = env
+        .until("the first call", |e| {
+            e.call == first && matches!(e.kind, CallEventKind::Incoming { .. })
+        })
+        .await;
+    let CallEventKind::Incoming { m365_tenant: t, .. } = e.kind else {
+        panic!()
+    };
+    env.run(&first, t, CallAction::Answer { prefetch: vec![] })
+        .await
+        .unwrap();
+    env.until("Established", |e| {
+        e.call == first && e.kind == CallEventKind::Established
+    })
+    .await;
+    env.run(
+        &first,
+        t,
+        CallAction::RingAgent {
+            offer: offer(1),
+            user: a,
+            mode: RingMode::Invite,
+        },
+    )
+    .await
+    .unwrap();
+    env.until("joined", |e| {
+        e.call == first && e.kind == CallEventKind::AgentJoined { user: a }
+    })
+    .await;
+    env.run(&first, t, CallAction::HangUp).await.unwrap();
+    env.until("ended", |e| {
+        e.call == first && matches!(e.kind, CallEventKind::Terminated { .. })
+    })
+    .await;
+    let mine: Vec<Value> = env
+        .sim
+        .callbacks()
+        .into_iter()
+        .map(|c| c.body)
+        .filter(|b| {
+            b["value"][0]["resourceUrl"]
+                .as_str()
+                .is_some_and(|u| u.contains(&ids[0]))
+        })
+        .collect();
+    (ids, mine)
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_ids_however_calls_interleave() {
+    let (ids_a, cbs_a) = script(7).await;
+    let (ids_b, cbs_b) = script(7).await;
+    let (ids_c, _) = script(8).await;
+    assert_eq!(ids_a, ids_b);
+    // Every callback of the call, participant and operation ids included, is the same.
+    assert!(cbs_a.len() >= 6, "{cbs_a:?}");
+    assert_eq!(cbs_a, cbs_b);
+    assert!(
+        ids_a.iter().all(|i| !ids_c.contains(i)),
+        "another seed, other ids"
+    );
+}
+
+#[tokio::test]
+async fn a_call_plan_paces_callers_who_run_out_of_patience() {
+    let mut env = env(|_| {}).await;
+    let mut plan = CallPlan::new(5, 50.0, APP_INSTANCE);
+    plan.patience = Some((Duration::from_millis(150), Duration::from_millis(250)));
+    let started = tokio::time::Instant::now();
+    let placed = env.sim.place_calls(plan).await;
+    // Five callers, 20 ms apart: the last one dials 80 ms after the first.
+    assert!(started.elapsed() >= Duration::from_millis(80));
+    assert_eq!(placed.iter().filter(|r| r.is_ok()).count(), 5);
+    let mut incoming = 0;
+    let mut ended = 0;
+    while ended < 5 {
+        match env.next().await.kind {
+            CallEventKind::Incoming { .. } => incoming += 1,
+            CallEventKind::Terminated { .. } => ended += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(incoming, 5);
+    let st = env.sim.stats();
+    assert_eq!(
+        (st.calls_placed, st.callers_abandoned, st.calls_live),
+        (5, 5, 0)
+    );
+}
+
+#[tokio::test]
+async fn commands_are_kept_per_call_with_their_agent_legs() {
+    let mut env = env(|_| {}).await;
+    let (a, b) = (user(1), user(2));
+    env.sim.set_agent_behaviour(a, AgentBehaviour::Ignore);
+    env.sim
+        .set_agent_behaviour(b, AgentBehaviour::answer_after(Duration::from_millis(20)));
+    let (call, t) = env.answered_call(pstn()).await;
+    let (other, _) = env.answered_call(pstn()).await;
+    for (o, u) in [(1, a), (2, b)] {
+        env.run(
+            &call,
+            t,
+            CallAction::RingAgent {
+                offer: offer(o),
+                user: u,
+                mode: RingMode::Leg,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    env.run(
+        &call,
+        t,
+        CallAction::CancelRing {
+            offer: offer(1),
+            user: a,
+        },
+    )
+    .await
+    .unwrap();
+    env.until("leg up", |e| {
+        e.kind == CallEventKind::LegEstablished { user: b }
+    })
+    .await;
+    let mine: Vec<(String, String)> = env
+        .sim
+        .commands_for(call.as_str())
+        .into_iter()
+        .map(|c| (c.method, c.path))
+        .collect();
+    let legs: Vec<&(String, String)> = mine
+        .iter()
+        .filter(|(m, p)| m == "POST" && p == "/communications/calls")
+        .collect();
+    assert_eq!(mine[0].1, format!("/communications/calls/{call}/answer"));
+    assert_eq!(legs.len(), 2, "{mine:?}");
+    // The cancelled leg's DELETE counts for the caller's call too.
+    assert!(
+        mine.iter()
+            .any(|(m, p)| m == "DELETE" && p.starts_with("/communications/calls/")),
+        "{mine:?}"
+    );
+    assert!(env.sim.commands_for(other.as_str()).len() == 1);
+    assert!(env.sim.commands_for("no-such-call").is_empty());
+}
+
+#[tokio::test]
+async fn agents_show_in_a_call_while_connected() {
+    let a = user(1);
+    let mut env = env(|c| {
+        c.agents = vec![SimAgent::available(
+            a,
+            AgentBehaviour::Answer {
+                after: Duration::from_millis(20),
+                talk: Some(Duration::from_millis(300)),
+            },
+        )]
+    })
+    .await;
+    let (call, t) = env.answered_call(pstn()).await;
+    let read = |env: &Env| {
+        let adapter = env.adapter.clone();
+        async move {
+            let p = adapter.get_presences(t, &[a.to_string()]).await.unwrap();
+            (p[0].availability, p[0].activity)
+        }
+    };
+    assert_eq!(
+        read(&env).await,
+        (Availability::Available, Activity::Available)
+    );
+    env.run(
+        &call,
+        t,
+        CallAction::RingAgent {
+            offer: offer(1),
+            user: a,
+            mode: RingMode::Invite,
+        },
+    )
+    .await
+    .unwrap();
+    env.until("joined", |e| {
+        e.kind == CallEventKind::AgentJoined { user: a }
+    })
+    .await;
+    assert_eq!(read(&env).await, (Availability::Busy, Activity::InACall));
+    env.until("left", |e| e.kind == CallEventKind::AgentLeft { user: a })
+        .await;
+    assert_eq!(
+        read(&env).await,
+        (Availability::Available, Activity::Available)
+    );
+    assert_eq!(env.sim.stats().agents_joined, 1);
+}
+
+#[tokio::test]
+async fn slow_answers_time_out_and_only_idempotent_requests_are_retried() {
+    let mut env = env_with(|_| {}, |c| c.request_timeout = Duration::from_millis(300)).await;
+    let (call, t) = env.answered_call(pstn()).await;
+    env.sim.inject(Fault::Slow {
+        count: 1,
+        delay: Duration::from_millis(600),
+    });
+    env.run(&call, t, CallAction::KeepAlive).await.unwrap();
+    env.sim.inject(Fault::Slow {
+        count: 1,
+        delay: Duration::from_millis(600),
+    });
+    let r = env
+        .run(
+            &call,
+            t,
+            CallAction::PlayPrompt {
+                prompt: Prompt::Audio("https://cdn.example.test/a.wav".into()),
+            },
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(CallControlError::Transport(m)) if m.contains("timed out")),
+        "{r:?}"
+    );
+    // The slow keepAlive was answered late and tried again; the prompt was sent once.
+    eventually("the slow requests were served", || {
+        env.commands_matching("POST", "/playPrompt").len() == 1
+    })
+    .await;
+    assert_eq!(env.commands_matching("POST", "/keepAlive").len(), 2);
+}
+
+#[tokio::test]
+async fn behaviour_mixes_are_drawn_from_the_seed() {
+    let sim = env(|c| c.seed = 3).await.sim;
+    let users: Vec<_> = (1..=200).map(user).collect();
+    let mix = BehaviourMix {
+        decline_pct: 20,
+        ignore_pct: 10,
+        ..BehaviourMix::default()
+    };
+    let agents = sim.agents_from_mix(&users, &mix);
+    let declines = agents
+        .iter()
+        .filter(|a| matches!(a.behaviour, AgentBehaviour::Decline { .. }))
+        .count();
+    let ignores = agents
+        .iter()
+        .filter(|a| a.behaviour == AgentBehaviour::Ignore)
+        .count();
+    assert!((20..=60).contains(&declines), "{declines}");
+    assert!((5..=35).contains(&ignores), "{ignores}");
+    for a in &agents {
+        if let AgentBehaviour::Answer { after, talk } = a.behaviour {
+            assert!((Duration::from_secs(1)..=Duration::from_secs(4)).contains(&after));
+            assert!(talk.is_some_and(|t| t >= Duration::from_secs(20)));
+        }
+    }
+    let again = env(|c| c.seed = 3).await;
+    assert_eq!(again.sim.agents_from_mix(&users, &mix), agents);
+}

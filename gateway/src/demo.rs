@@ -31,7 +31,7 @@ fn behaviour(n: u128, rng: &mut StdRng) -> AgentBehaviour {
         },
         _ => AgentBehaviour::Answer {
             after: Duration::from_millis(rng.random_range(1_000..4_000)),
-            talk: Some(Duration::from_secs(rng.random_range(8..25))),
+            talk: Some(Duration::from_secs(rng.random_range(5..15))),
         },
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use stratus_gateway::auth::{Role, mint};
 use stratus_gateway::config::Config;
+use stratus_gateway::telemetry;
 
 #[derive(Parser)]
 #[command(
@@ -31,7 +32,7 @@ enum Command {
         #[arg(long)]
         seconds: Option<u64>,
         /// New calls per second placed by the simulated callers.
-        #[arg(long, default_value_t = 2.0)]
+        #[arg(long, default_value_t = 0.7)]
         calls_per_sec: f64,
         /// Port to listen on.
         #[arg(long, default_value_t = 8080)]
@@ -58,7 +59,11 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    stratus_gateway::telemetry::init();
+    let filter = match cli.command {
+        Command::Demo { .. } => telemetry::DEMO_FILTER,
+        _ => telemetry::SERVE_FILTER,
+    };
+    telemetry::init(filter);
     match cli.command {
         Command::Serve => {
             let config = Config::load(cli.config.as_deref())?;

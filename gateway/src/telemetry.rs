@@ -2,9 +2,10 @@
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,hyper=warn"));
+/// Installs the subscriber; `default_filter` applies when `RUST_LOG` is unset.
+pub fn init(default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let json = std::env::var("STRATUS_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -16,3 +17,8 @@ pub fn init() {
         builder.try_init()
     };
 }
+
+/// The filter for `serve`: routing at info, chatty dependencies at warn.
+pub const SERVE_FILTER: &str = "info,sqlx=warn,hyper=warn";
+/// The filter for `demo`: its summary line is the output; only problems are logged.
+pub const DEMO_FILTER: &str = "warn";

@@ -414,3 +414,54 @@ async fn an_external_task_is_offered_accepted_completed_and_recorded() {
     }
     env.server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rs256_tokens_are_checked_against_the_configured_jwks() {
+    // The simulator publishes an RS256 key at its JWKS URL: it plays the identity provider here.
+    let idp = stratus_graph::sim::Simulator::start(stratus_graph::sim::SimConfig::new(
+        "http://127.0.0.1:9/unused",
+        "idp",
+    ))
+    .await
+    .unwrap();
+    let openid: Value = reqwest::get(idp.openid_config_url())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwks_url = openid["jwks_uri"].as_str().unwrap().to_string();
+    let env = start_with(|c| {
+        c.auth.mode = stratus_gateway::config::AuthMode::Jwks;
+        c.auth.jwks_url = jwks_url;
+        c.auth.audience = "api://stratus".into();
+    })
+    .await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |aud: &str, exp: u64| json!({ "tid": "system", "oid": "root", "roles": ["SystemAdmin"], "aud": aud, "exp": exp, "iat": now });
+    let good = idp.sign(&claims("api://stratus", now + 600)).unwrap();
+    let (s, b) = env.get("/api/v1/tenants", &good).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    for (what, token) in [
+        (
+            "wrong audience",
+            idp.sign(&claims("api://other", now + 600)).unwrap(),
+        ),
+        (
+            "expired",
+            idp.sign(&claims("api://stratus", now - 600)).unwrap(),
+        ),
+        (
+            "HS256 in RS256 mode",
+            token("system", "root", &[Role::SystemAdmin]),
+        ),
+    ] {
+        let (s, b) = env.get("/api/v1/tenants", &token).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{what}: {b}");
+    }
+    env.server.shutdown().await;
+    idp.shutdown();
+}

@@ -21,7 +21,12 @@ pub struct Env {
 }
 
 pub async fn start() -> Env {
-    stratus_gateway::telemetry::init();
+    start_with(|_| {}).await
+}
+
+/// A server whose configuration `tune` may change before it starts.
+pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Env {
+    stratus_gateway::telemetry::init("warn");
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".into();
@@ -30,6 +35,7 @@ pub async fn start() -> Env {
     config.graph.mode = GraphMode::Simulator;
     config.graph.app_id = "0efc74f7-41c3-47a4-8775-7259bfef4241".into();
     config.graph.client_state = "test-client-state".into();
+    tune(&mut config);
     config.validate().unwrap();
     let server = stratus_gateway::serve::start(config).await.unwrap();
     let base = server.base_url();

@@ -12,6 +12,7 @@ use dashmap::DashMap;
 use std::sync::Arc;
 use stratus_actors::{ActorsError, Node};
 use stratus_graph::adapter::GraphAdapter;
+use stratus_graph::parse::{ChangeItem, parse_change_notifications};
 use stratus_graph::presence::{PresenceConfig, PresenceManager, PresenceSink, validation_token};
 use stratus_routing::ids::{M365TenantId, TenantId, UserId};
 use stratus_routing::model::Presence;
@@ -159,6 +160,30 @@ fn manager_for(state: &AppState, tenant: &str) -> Result<Arc<PresenceManager>, R
         })
 }
 
+/// Checks what must be refused at once: an unreadable body (400) and a forged `clientState`
+/// (403). Everything else is acknowledged and done detached, within Graph's answer deadline.
+fn precheck(state: &AppState, kind: &'static str, body: &[u8]) -> Result<(), Response> {
+    let refuse = |code: u16, message: String| {
+        metrics::counter!("stratus_graph_webhook_refused_total", "kind" => kind, "status" => code.to_string())
+            .increment(1);
+        tracing::warn!(kind, status = code, %message, "change notification refused");
+        refusal(code, message)
+    };
+    let batch = parse_change_notifications(body).map_err(|e| refuse(400, e.to_string()))?;
+    let expected = state.config.graph.client_state.as_str();
+    let forged = batch.items.iter().any(|i| {
+        let cs = match i {
+            ChangeItem::Changed { client_state, .. }
+            | ChangeItem::Lifecycle { client_state, .. } => client_state,
+        };
+        cs.as_deref() != Some(expected)
+    });
+    if forged {
+        return Err(refuse(403, "clientState does not match".into()));
+    }
+    Ok(())
+}
+
 /// `POST /graph/presence/{m365 tenant}`.
 pub async fn presence(
     State(state): State<AppState>,
@@ -173,11 +198,13 @@ pub async fn presence(
         Ok(m) => m,
         Err(r) => return r,
     };
-    // Graph wants an answer within seconds; a resync read may take longer, so it runs detached.
+    if let Err(r) = precheck(&state, "presence", &body) {
+        return r;
+    }
+    // A basic notification needs a read-back of the presence, which may take longer than
+    // Graph waits for an answer, so it runs detached.
     tokio::spawn(async move {
         if let Err(e) = manager.handle_notification(&body).await {
-            metrics::counter!("stratus_graph_webhook_refused_total", "kind" => "presence", "status" => e.http_status().to_string())
-                .increment(1);
             tracing::warn!(%tenant, error = %e, "presence notification not applied");
         }
     });
@@ -198,6 +225,9 @@ pub async fn lifecycle(
         Ok(m) => m,
         Err(r) => return r,
     };
+    if let Err(r) = precheck(&state, "lifecycle", &body) {
+        return r;
+    }
     tokio::spawn(async move {
         if let Err(e) = manager.handle_lifecycle(&body).await {
             tracing::warn!(%tenant, error = %e, "lifecycle notification not applied");

@@ -17,7 +17,8 @@
 //! - `config.rs` [`NodeConfig`] and [`RestartPolicy`]; `ports.rs` [`Ports`].
 //! - `shared.rs` the per-node and per-tenant state actors share: the typed directory of peers
 //!   (no global names), configuration, last presence, live-task snapshots, decisions.
-//! - `root.rs`, `tenant.rs`, `user.rs`, `service.rs`, `task.rs` the actors.
+//! - `root.rs`, `tenant.rs`, `user.rs`, `service.rs`, `task.rs` the actors; `flow.rs` the
+//!   machine a task actor runs (a call's or an external task's).
 //! - `clock.rs` time: `routing::time::Instant` is milliseconds since the UNIX epoch, read once at
 //!   start and advanced by tokio's clock (so paused-time tests move it); `schedule_at` timers.
 //! - `stats.rs` live counters; `metrics.rs` metric names (restarts, failures, mailbox depth,
@@ -37,6 +38,7 @@ mod config;
 mod directory;
 mod error;
 pub mod fakes;
+mod flow;
 mod metrics;
 mod node;
 mod ports;

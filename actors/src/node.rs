@@ -8,6 +8,7 @@ use crate::api::{
 use crate::config::NodeConfig;
 use crate::directory::{TenantDirectory, TenantEntry};
 use crate::error::ActorsError;
+use crate::flow::Flow;
 use crate::ports::Ports;
 use crate::root::{NodeRoot, RootArgs, RootMsg, load, start_tenant};
 use crate::shared::{Kinded, ResolvedCommand, Runtime, ServiceMsg, TaskMsg, UserMsg};
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use stratus_routing::call::CallFlow;
 use stratus_routing::decision::Decision;
+use stratus_routing::external::ExternalFlow;
 use stratus_routing::ids::{M365TenantId, ServiceId, TaskId, TenantId, UserId};
 use stratus_routing::model::{Direction, Modality, Presence};
 use stratus_routing::port::{CallEvent, CallEventKind, Record};
@@ -174,7 +176,7 @@ impl Node {
             tracing::info!(%tenant, task = %task.id, %call, %service, "incoming call");
             rt.stats.on_event(&created);
             rt.emit(Record::TaskEvent(created));
-            let flow = CallFlow::new(task, config);
+            let flow = Flow::Call(CallFlow::new(task, config));
             return spawn_task(
                 &entry.actor,
                 &entry.shared,
@@ -253,7 +255,7 @@ impl Node {
                 })?;
                 config.active_profile = id;
                 persist = true;
-                ResolvedCommand::Input(UserInput::SetProfile(profile))
+                ResolvedCommand::Input(Box::new(UserInput::SetProfile(profile)))
             }
             UserCommand::SetActive { service, active } => {
                 let Some(m) = config.memberships.iter_mut().find(|m| m.service == service) else {
@@ -264,7 +266,7 @@ impl Node {
                 };
                 m.active = active;
                 persist = true;
-                ResolvedCommand::Input(UserInput::SetActive { service, active })
+                ResolvedCommand::Input(Box::new(UserInput::SetActive { service, active }))
             }
             UserCommand::SetNotAvailable(reason) => {
                 if let Some(r) = reason
@@ -276,11 +278,11 @@ impl Node {
                         message: format!("reason {r} is not allowed for this user"),
                     });
                 }
-                ResolvedCommand::Input(UserInput::SetNotAvailable(reason))
+                ResolvedCommand::Input(Box::new(UserInput::SetNotAvailable(reason)))
             }
             UserCommand::EndAcw => ResolvedCommand::EndAcw,
             UserCommand::ExtendAcw => ResolvedCommand::ExtendAcw,
-            UserCommand::ResetRona => ResolvedCommand::Input(UserInput::ResetRona),
+            UserCommand::ResetRona => ResolvedCommand::Input(Box::new(UserInput::ResetRona)),
         };
         let actor = shared.user(user).ok_or(ActorsError::UnknownUser)?;
         ask(&actor, |reply| UserMsg::Command(resolved, reply)).await??;
@@ -347,10 +349,44 @@ impl Node {
     /// An external task (no call): queued in `service` and offered by the same lease protocol;
     /// the agent answers it through [`Node::task_action`].
     pub async fn create_task(&self, tenant: TenantId, new: NewTask) -> Result<TaskId, ActorsError> {
-        let _ = (tenant, new);
-        Err(ActorsError::Rejected(
-            "external tasks are not supported yet".into(),
-        ))
+        if new.modality == Modality::Call {
+            return Err(ActorsError::Invalid {
+                field: "modality".into(),
+                message: "calls come from the platform, not through the API".into(),
+            });
+        }
+        let entry = self.tenant(tenant)?;
+        let config = entry
+            .shared
+            .service_configs
+            .get(&new.service)
+            .map(|c| c.clone())
+            .ok_or(ActorsError::UnknownService)?;
+        let rt = &self.inner.rt;
+        let system = SystemParameters {
+            service: Some(new.service),
+            ..new.system
+        };
+        let (mut task, created) = Task::new(
+            rt.clock.now(),
+            rt.new_task_id(),
+            tenant,
+            new.modality,
+            Direction::Inbound,
+            system,
+        );
+        task.priority = new.priority.unwrap_or(config.default_priority);
+        task.context = new.context;
+        task.customer = new.customer;
+        task.preferred = new.preferred;
+        let id = task.id;
+        tracing::info!(%tenant, task = %id, service = %new.service, "external task created");
+        rt.stats.on_event(&created);
+        rt.emit(Record::TaskEvent(created));
+        let flow = Flow::External(ExternalFlow::new(task, config));
+        spawn_task(&entry.actor, &entry.shared, flow, None, Start::NewCall)
+            .map_err(ActorsError::unavailable)?;
+        Ok(id)
     }
 
     pub async fn update_task(
@@ -360,7 +396,7 @@ impl Node {
         update: TaskUpdate,
     ) -> Result<(), ActorsError> {
         let actor = self.task_actor(tenant, task)?;
-        ask(&actor, |reply| TaskMsg::Update(update, reply)).await?
+        ask(&actor, |reply| TaskMsg::Update(Box::new(update), reply)).await?
     }
 
     pub async fn cancel_task(&self, tenant: TenantId, task: TaskId) -> Result<(), ActorsError> {

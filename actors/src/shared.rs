@@ -111,7 +111,7 @@ pub(crate) enum UserMsg {
 }
 
 pub(crate) enum ResolvedCommand {
-    Input(UserInput),
+    Input(Box<UserInput>),
     EndAcw,
     ExtendAcw,
 }
@@ -134,7 +134,7 @@ pub(crate) enum TaskMsg {
         action: TaskAction,
         reply: Reply<Result<(), ActorsError>>,
     },
-    Update(crate::api::TaskUpdate, Reply<Result<(), ActorsError>>),
+    Update(Box<crate::api::TaskUpdate>, Reply<Result<(), ActorsError>>),
     Cancel(Reply<Result<(), ActorsError>>),
     Live(Reply<crate::api::TaskLive>),
     /// A service restarted: a task waiting in it enqueues again.

@@ -4,16 +4,17 @@
 
 use crate::api::TaskLive;
 use crate::error::ActorsError;
+use crate::flow::Flow;
 use crate::metrics::{self, Kind};
 use crate::shared::{ServiceMsg, TaskMsg, TenantShared, UserMsg, tell};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::sync::Arc;
-use stratus_routing::call::{CallEffect, CallFlow, CallInput};
+use stratus_routing::call::{CallEffect, CallInput};
 use stratus_routing::ids::{CallId, ServiceId, TaskId, UserId};
 use stratus_routing::offer::OfferResult;
 use stratus_routing::port::{CallAction, CallCommand, LiveTaskSnapshot, Record};
 use stratus_routing::queue::{EnqueueTask, QueueInput};
-use stratus_routing::task::{Applied, OfferFailure, Task, TaskState};
+use stratus_routing::task::{Applied, DataUpdate, OfferFailure, Task, TaskState};
 use stratus_routing::time::Instant;
 use stratus_routing::user::UserInput;
 use tokio::sync::mpsc;
@@ -32,14 +33,14 @@ pub(crate) enum Start {
 
 pub(crate) struct TaskArgs {
     pub shared: Arc<TenantShared>,
-    pub flow: CallFlow,
+    pub flow: Flow,
     pub call: Option<CallId>,
     pub start: Start,
 }
 
 pub(crate) struct TaskActorState {
     shared: Arc<TenantShared>,
-    flow: CallFlow,
+    flow: Flow,
     call: Option<CallId>,
     /// Commands of this call, executed in order by one worker.
     commands: Option<mpsc::UnboundedSender<CallAction>>,
@@ -103,13 +104,21 @@ impl Actor for TaskActor {
         match msg {
             TaskMsg::Input(input) => step(&myself, state, now, input),
             TaskMsg::Platform(kind) => step(&myself, state, now, CallInput::Platform(kind)),
-            TaskMsg::Action { reply, .. } => {
-                let _ = reply.send(Err(ActorsError::Rejected(
-                    "a call is answered in Teams, not through the API".into(),
-                )));
-            }
-            TaskMsg::Update(_update, reply) => {
-                let _ = reply.send(Err(ActorsError::Rejected("not supported yet".into())));
+            TaskMsg::Action {
+                user,
+                action,
+                reply,
+            } => match state.flow.action(now, user, action) {
+                Ok(effects) => {
+                    run_effects(&myself, state, now, effects);
+                    let _ = reply.send(Ok(()));
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            TaskMsg::Update(update, reply) => {
+                let _ = reply.send(update_task(&myself, state, now, *update));
             }
             TaskMsg::Cancel(reply) => {
                 step(&myself, state, now, CallInput::Cancel);
@@ -119,7 +128,7 @@ impl Actor for TaskActor {
                 let _ = reply.send(TaskLive {
                     task: state.flow.task().clone(),
                     service: state.flow.task().service(),
-                    ringing: state.flow.ringing().map(|(_, u)| u).collect(),
+                    ringing: state.flow.offers().into_iter().map(|(_, u)| u).collect(),
                 });
             }
             TaskMsg::Requeue(service) => {
@@ -128,7 +137,12 @@ impl Actor for TaskActor {
                 }
             }
             TaskMsg::UserLost(user) => {
-                let rings: Vec<_> = state.flow.ringing().filter(|(_, u)| *u == user).collect();
+                let rings: Vec<_> = state
+                    .flow
+                    .offers()
+                    .into_iter()
+                    .filter(|(_, u)| *u == user)
+                    .collect();
                 for (offer, user) in rings {
                     // The invitation is withdrawn on the platform, and the offer fails without RONA.
                     command(&myself, state, CallAction::CancelRing { offer, user });
@@ -142,6 +156,39 @@ impl Actor for TaskActor {
         metrics::handled(Kind::Task, started.elapsed());
         Ok(())
     }
+}
+
+/// Applies a data update; a waiting task's queue hears of a new priority or preferred users.
+fn update_task(
+    myself: &ActorRef<TaskMsg>,
+    state: &mut TaskActorState,
+    now: Instant,
+    update: crate::api::TaskUpdate,
+) -> Result<(), ActorsError> {
+    let requeue =
+        (update.priority.is_some() || update.preferred.is_some()).then(|| QueueInput::UpdateTask {
+            task: state.task_id(),
+            priority: update.priority,
+            preferred: update.preferred.clone(),
+        });
+    let data = DataUpdate {
+        context: update.context,
+        customer: update.customer,
+        preferred: update.preferred,
+        priority: update.priority,
+    };
+    let effects = state.flow.update(now, data)?;
+    run_effects(myself, state, now, effects);
+    let waiting = matches!(
+        state.flow.task().state(),
+        TaskState::Queued { .. } | TaskState::Offered { .. }
+    );
+    if let (true, Some(input)) = (waiting, requeue) {
+        state
+            .shared
+            .to_service(state.service(), ServiceMsg::Input(input));
+    }
+    Ok(())
 }
 
 /// A waiting task enters its service's queue again, with its original queue time.
@@ -170,6 +217,7 @@ fn step(myself: &ActorRef<TaskMsg>, state: &mut TaskActorState, now: Instant, in
         Ok(effects) => run_effects(myself, state, now, effects),
         Err(e) => {
             // A late or duplicate input: the flow is unchanged; nothing to undo.
+            let e = &e;
             tracing::debug!(tenant = %state.shared.id, task = %state.task_id(), error = %e, "input refused by the task");
         }
     }

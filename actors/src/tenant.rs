@@ -3,6 +3,7 @@
 //! configuration, the last Graph presence, the live-task snapshots), never from the dead actor.
 //! It also reconciles the running tenant with the store after configuration writes.
 
+use crate::flow::Flow;
 use crate::metrics::{self, Kind};
 use crate::service::{ServiceActor, ServiceArgs};
 use crate::shared::{ChildKey, ServiceMsg, TaskMsg, TenantShared, UserMsg, tell};
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use stratus_routing::call::CallFlow;
 use stratus_routing::config::{ServiceConfig, UserConfig};
+use stratus_routing::external::ExternalFlow;
 use stratus_routing::ids::{ServiceId, UserId};
 use stratus_routing::port::{CallAction, CallCommand, LiveTaskSnapshot, Record, TenantSnapshot};
 use stratus_routing::queue::QueueInput;
@@ -210,7 +212,7 @@ async fn spawn_service(
 pub(crate) fn spawn_task(
     tenant: &ActorRef<TenantMsg>,
     shared: &Arc<TenantShared>,
-    flow: CallFlow,
+    flow: Flow,
     call: Option<stratus_routing::ids::CallId>,
     start: Start,
 ) -> Result<(), ActorProcessingErr> {
@@ -357,7 +359,15 @@ async fn restore_task(
             config.sla.duration(),
         );
         if let Some(task) = task {
-            let (flow, effects) = CallFlow::restored(now, task, config);
+            let (flow, effects) = if snap.call.is_some() {
+                let (f, effects) = CallFlow::restored(now, task, config);
+                (Flow::Call(f), effects)
+            } else {
+                (
+                    Flow::External(ExternalFlow::restored(task, config)),
+                    Vec::new(),
+                )
+            };
             if spawn_task(
                 myself,
                 shared,

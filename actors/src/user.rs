@@ -74,7 +74,7 @@ impl Actor for UserActor {
             }
             UserMsg::Command(cmd, reply) => {
                 let result = match cmd {
-                    ResolvedCommand::Input(input) => Ok(state.machine.handle(now, input)),
+                    ResolvedCommand::Input(input) => Ok(state.machine.handle(now, *input)),
                     ResolvedCommand::EndAcw => state.machine.end_acw(now),
                     ResolvedCommand::ExtendAcw => state.machine.extend_acw(now),
                 };

@@ -11,6 +11,7 @@ pub mod call;
 pub mod config;
 pub mod decision;
 pub mod error;
+pub mod external;
 pub mod facts;
 pub mod ids;
 pub mod model;

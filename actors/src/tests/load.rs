@@ -77,7 +77,7 @@ async fn a_thousand_calls_two_hundred_users_five_services_all_end_with_no_invari
         for c in &commands[seen..] {
             if let CallAction::RingAgent { user, .. } = c.action {
                 rings += 1;
-                if rings % 7 != 0 {
+                if !rings.is_multiple_of(7) {
                     let _ = w.node.call_event(stratus_routing::port::CallEvent {
                         call: c.call.clone(),
                         kind: CallEventKind::AgentJoined { user },

@@ -5,5 +5,6 @@ mod harness;
 
 mod call;
 mod distribution;
+mod external;
 mod load;
 mod supervision;

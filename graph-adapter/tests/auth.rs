@@ -42,7 +42,7 @@ const BODY: &[u8] = include_bytes!("../../../shared/graph-fixtures/notif-call-es
 
 #[tokio::test]
 async fn callback_tokens_are_checked() {
-    let env = env(|_| {}).await;
+    let mut env = env(|_| {}).await;
     let sign = |c: &Value| format!("Bearer {}", env.sim.sign(c).unwrap());
 
     // A good token passes and carries the tenant.
@@ -147,15 +147,62 @@ async fn callback_tokens_are_checked() {
     // Keys were fetched once and cached (the unknown kid may trigger one rate-limited re-read).
     assert!(env.sim.jwks_fetches() <= 2, "{}", env.sim.jwks_fetches());
 
-    // Over HTTP: the receiver answers 403 and nothing reaches the core.
-    let r = reqwest::Client::new()
-        .post(&env.webhook)
-        .bearer_auth(env.sim.sign(&with(claims(), "aud", json!("x"))).unwrap())
-        .body(BODY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 403);
+    // Over HTTP on loopback: each bad token is answered 403 and nothing reaches the core;
+    // the same request with a good token is accepted.
+    let bad = [
+        (
+            "wrong issuer",
+            env.sim
+                .sign(&with(claims(), "iss", json!("https://evil.example")))
+                .unwrap(),
+        ),
+        (
+            "wrong audience",
+            env.sim
+                .sign(&with(claims(), "aud", json!("another-bot")))
+                .unwrap(),
+        ),
+        (
+            "expired",
+            env.sim
+                .sign(&with(claims(), "exp", json!(now() - 600)))
+                .unwrap(),
+        ),
+        ("bad signature", forged.clone()),
+        (
+            "missing tid",
+            env.sim.sign(&with(claims(), "tid", Value::Null)).unwrap(),
+        ),
+    ];
+    let http = reqwest::Client::new();
+    let post = |token: String| {
+        http.post(&env.webhook)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(BODY)
+            .send()
+    };
+    for (what, token) in bad {
+        let r = post(token).await.unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{what}");
+    }
+    let unsigned = http.post(&env.webhook).body(BODY).send().await.unwrap();
+    assert_eq!(unsigned.status().as_u16(), 403, "no token");
+    // Nothing but the first, good callback was published.
+    let mut published = 0;
+    while env.events.try_recv().is_ok() {
+        published += 1;
+    }
+    assert_eq!(published, 1);
+    // The same request with a good token is accepted.
+    assert_eq!(
+        post(env.sim.sign(&claims()).unwrap())
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        202
+    );
     // A good token with a garbage body: acknowledged (202) and logged, never a panic.
     assert_eq!(
         a.handle_callback(Some(&sign(&claims())), b"{\"value\":[{\"changeType\":1}]}")

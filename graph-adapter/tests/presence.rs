@@ -14,7 +14,7 @@ use common::*;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
-use stratus_graph::presence::{PresenceConfig, PresenceManager, validation_token};
+use stratus_graph::presence::{PresenceConfig, PresenceManager, iso8601, validation_token};
 use stratus_graph::sim::Fault;
 use stratus_routing::ids::{M365TenantId, UserId};
 use stratus_routing::model::{Activity, Availability, Presence};
@@ -55,6 +55,12 @@ async fn lifecycle(
 }
 
 async fn setup(chunk: usize) -> (Env, Arc<PresenceManager>, Rx, M365TenantId) {
+    setup_with(|c| c.chunk = chunk).await
+}
+
+async fn setup_with(
+    tune: impl FnOnce(&mut PresenceConfig),
+) -> (Env, Arc<PresenceManager>, Rx, M365TenantId) {
     let env = env(|_| {}).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -65,7 +71,7 @@ async fn setup(chunk: usize) -> (Env, Arc<PresenceManager>, Rx, M365TenantId) {
         format!("{base}/graph/lifecycle"),
         "s3cret",
     );
-    cfg.chunk = chunk;
+    tune(&mut cfg);
     let m = Arc::new(PresenceManager::new(
         env.adapter.clone(),
         tenant,
@@ -253,4 +259,96 @@ async fn a_failed_handshake_fails_the_subscription() {
     let e = m.set_users(&[user(1)]).await.unwrap_err();
     assert!(e.to_string().contains("400"), "{e}");
     assert!(env.sim.subscriptions().is_empty());
+}
+
+#[tokio::test]
+async fn a_subscription_covers_at_most_650_users() {
+    let (env, m, mut rx, _) = setup(stratus_graph::presence::MAX_IDS).await;
+    let users: Vec<UserId> = (1..=651).map(user).collect();
+    m.set_users(&users).await.unwrap();
+    let mut sizes: Vec<usize> = env.sim.subscriptions().iter().map(|s| s.1.len()).collect();
+    sizes.sort_unstable();
+    assert_eq!(sizes, vec![1, 650]);
+    let creates = env.commands_matching("POST", "/subscriptions");
+    assert_eq!(creates.len(), 2);
+    assert!(
+        creates[0].body["resource"]
+            .as_str()
+            .unwrap()
+            .starts_with("/communications/presences?$filter=id in (")
+    );
+    // The first read covers everyone, 650 ids per getPresencesByUserId.
+    let reads: Vec<usize> = env
+        .commands_matching("POST", "/getPresencesByUserId")
+        .iter()
+        .map(|c| c.body["ids"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(reads, vec![650, 1]);
+    for _ in 0..651 {
+        next(&mut rx).await;
+    }
+}
+
+#[tokio::test]
+async fn missed_notifications_resync_and_reauthorization_renews() {
+    let (env, m, mut rx, _) = setup(650).await;
+    let (a, b) = (user(1), user(2));
+    m.set_users(&[a, b]).await.unwrap();
+    next(&mut rx).await;
+    next(&mut rx).await;
+    let sub = env.sim.subscriptions()[0].0.clone();
+    // A change whose notification is lost, then Graph says it missed some.
+    env.sim.inject(Fault::LoseCallbacks { count: 1 });
+    env.sim
+        .set_presence(b, Availability::DoNotDisturb, Activity::Presenting)
+        .await;
+    assert!(rx.try_recv().is_err());
+    assert_eq!(env.sim.lifecycle_event(&sub, "missed").await, Some(202));
+    let (u, p) = next(&mut rx).await;
+    assert_eq!(
+        (u, p.availability, p.activity),
+        (b, Availability::DoNotDisturb, Activity::Presenting)
+    );
+    // reauthorizationRequired: the subscription is renewed at once, not recreated.
+    assert!(env.commands_matching("PATCH", "").is_empty());
+    assert_eq!(
+        env.sim
+            .lifecycle_event(&sub, "reauthorizationRequired")
+            .await,
+        Some(202)
+    );
+    let patches = env.commands_matching("PATCH", &format!("/subscriptions/{sub}"));
+    assert_eq!(patches.len(), 1);
+    assert_eq!(patches[0].status, 200);
+    assert_eq!(env.sim.subscriptions()[0].0, sub);
+    // A lifecycle event with a forged clientState is refused.
+    let forged = serde_json::json!({"value": [{"subscriptionId": sub, "clientState": "guess",
+        "lifecycleEvent": "subscriptionRemoved"}]});
+    let e = m
+        .handle_lifecycle(forged.to_string().as_bytes())
+        .await
+        .unwrap_err();
+    assert_eq!(e.http_status(), 403);
+    assert_eq!(env.sim.subscriptions().len(), 1);
+}
+
+#[tokio::test]
+async fn subscriptions_never_ask_for_more_than_60_minutes() {
+    let (env, m, _rx, _) = setup_with(|c| c.lifetime = Duration::from_secs(2 * 3600)).await;
+    let before = std::time::SystemTime::now();
+    m.set_users(&[user(1)]).await.unwrap();
+    let create = &env.commands_matching("POST", "/subscriptions")[0];
+    let exp = create.body["expirationDateTime"].as_str().unwrap();
+    // Same fixed-width format: the strings order as the instants do.
+    assert!(
+        exp <= iso8601(before + Duration::from_secs(3601)).as_str(),
+        "{exp}"
+    );
+    assert!(
+        exp >= iso8601(before + Duration::from_secs(3590)).as_str(),
+        "{exp}"
+    );
+    // The defaults renew well before Graph's limit.
+    let d = PresenceConfig::new("a", "b", "c");
+    assert!(d.lifetime <= Duration::from_secs(3600) && d.renew_before < d.lifetime);
 }

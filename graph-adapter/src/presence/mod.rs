@@ -188,9 +188,13 @@ impl PresenceManager {
             .collect()
     }
 
+    /// Graph keeps a presence subscription at most 60 minutes.
+    fn lifetime(&self) -> Duration {
+        self.cfg.lifetime.min(Duration::from_secs(3600))
+    }
+
     fn expiration(&self) -> String {
-        let lifetime = self.cfg.lifetime.min(Duration::from_secs(3600));
-        iso8601(SystemTime::now() + lifetime)
+        iso8601(SystemTime::now() + self.lifetime())
     }
 
     async fn create(&self, users: &[String]) -> Result<Sub, GraphError> {
@@ -221,7 +225,7 @@ impl PresenceManager {
         Ok(Sub {
             id: id.to_owned(),
             users: users.to_vec(),
-            expires_at: Instant::now() + self.cfg.lifetime.min(Duration::from_secs(3600)),
+            expires_at: Instant::now() + self.lifetime(),
         })
     }
 
@@ -252,7 +256,7 @@ impl PresenceManager {
             if s.expires_at <= now + self.cfg.renew_before {
                 match self.renew(&s.id).await {
                     Ok(()) => {
-                        s.expires_at = Instant::now() + self.cfg.lifetime;
+                        s.expires_at = Instant::now() + self.lifetime();
                         keep.push(s);
                     }
                     Err(GraphError::NotFound) => lost.extend(s.users.clone()),

@@ -214,7 +214,13 @@ impl Config {
                 .only(&["DATABASE_URL"])
                 .map(|_| "database.url".into()),
         );
-        fig = fig.merge(Env::prefixed("STRATUS_").split("__"));
+        // Only `STRATUS_<SECTION>__<KEY>` variables configure; others of the same prefix
+        // (`STRATUS_CONFIG`, `STRATUS_LOG_FORMAT`, test settings) are not configuration keys.
+        fig = fig.merge(
+            Env::prefixed("STRATUS_")
+                .filter(|k| k.as_str().contains("__"))
+                .split("__"),
+        );
         let cfg: Config = fig.extract().map_err(|e| ConfigError::Parse(Box::new(e)))?;
         cfg.validate()?;
         Ok(cfg)

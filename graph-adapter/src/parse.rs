@@ -519,6 +519,34 @@ pub fn parse_call_resource(body: &[u8]) -> Result<CallInfo, ParseError> {
     })
 }
 
+/// The parts of a `subscription` response (create 201, renew 200) Stratus uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionInfo {
+    pub id: String,
+    pub resource: Option<String>,
+    pub expiration: Option<String>,
+    pub client_state: Option<String>,
+}
+
+/// Parses a `subscription` resource.
+pub fn parse_subscription(body: &[u8]) -> Result<SubscriptionInfo, ParseError> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct S {
+        id: Option<String>,
+        resource: Option<String>,
+        expiration_date_time: Option<String>,
+        client_state: Option<String>,
+    }
+    let s: S = serde_json::from_slice(body).map_err(json_err)?;
+    Ok(SubscriptionInfo {
+        id: s.id.ok_or(ParseError::Missing("id"))?,
+        resource: s.resource,
+        expiration: s.expiration_date_time,
+        client_state: s.client_state,
+    })
+}
+
 /// Parses `{"value":[participant…]}` (list participants).
 pub fn parse_participants(body: &[u8]) -> Result<Vec<RosterEntry>, ParseError> {
     #[derive(serde::Deserialize)]

@@ -214,6 +214,32 @@ async fn callback_tokens_are_checked() {
 }
 
 #[tokio::test]
+async fn the_documented_callback_claims_are_accepted() {
+    let env = env(|_| {}).await;
+    // The claims Graph documents, moved to now with the same lifetime.
+    let mut c: Value = serde_json::from_slice(include_bytes!(
+        "../../../shared/graph-fixtures/callback-jwt-claims-example.json"
+    ))
+    .unwrap();
+    let life = c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap();
+    let n = now();
+    c["iat"] = json!(n);
+    c["nbf"] = json!(n);
+    c["exp"] = json!(n + life);
+    assert_eq!(c["aud"], BOT_APP_ID);
+    let v = stratus_graph::auth::CallbackValidator::new(
+        reqwest::Client::new(),
+        stratus_graph::auth::CallbackAuthConfig::new(env.sim.openid_config_url(), BOT_APP_ID),
+    );
+    let claims = v
+        .validate(Some(&format!("Bearer {}", env.sim.sign(&c).unwrap())))
+        .await
+        .unwrap();
+    assert_eq!(claims.tenant.to_string(), TID);
+    assert_eq!(claims.issuer, "https://api.botframework.com");
+}
+
+#[tokio::test]
 async fn tokens_are_cached_per_tenant_and_renewed_before_expiry() {
     let sim = Simulator::start({
         let mut c = SimConfig::new("http://127.0.0.1:9/none", BOT_APP_ID);

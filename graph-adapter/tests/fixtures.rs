@@ -554,6 +554,8 @@ fn every_notification_and_response_file_is_covered() {
             || name.starts_with("presence-")
         {
             parse_presences(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
+        } else if name.starts_with("resp-create-subscription") {
+            parse_subscription(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
         } else if name.starts_with("resp-create-call") || name == "resp-get-call-200.json" {
             parse_call_resource(&body).unwrap_or_else(|e| panic!("{name}: {e}"));
         } else if name.starts_with("resp-")
@@ -564,6 +566,18 @@ fn every_notification_and_response_file_is_covered() {
         }
     }
     assert_eq!(parsed, 89);
+}
+
+#[test]
+fn subscription_response() {
+    let s = parse_subscription(&read("resp-create-subscription-201.json")).unwrap();
+    assert_eq!(s.id, "7f105c7d-2dc5-4530-97cd-4e7ae6534c07");
+    assert_eq!(
+        s.expiration.as_deref(),
+        Some("2016-11-20T18:23:45.9356913Z")
+    );
+    assert_eq!(s.client_state.as_deref(), Some("secretClientValue"));
+    assert!(parse_subscription(b"{\"resource\":\"x\"}").is_err());
 }
 
 #[test]

@@ -11,6 +11,7 @@ use crate::adapter::GraphAdapter;
 use crate::client::{GraphError, GraphRequest};
 use crate::parse::{
     ChangeItem, LifecycleEvent, ParseError, PresenceReading, parse_change_notifications,
+    parse_subscription,
 };
 use crate::wire::requests as rq;
 use reqwest::Method;
@@ -217,13 +218,10 @@ impl PresenceManager {
                 idempotent: false,
             })
             .await?;
-        let v: serde_json::Value =
-            serde_json::from_slice(&r.body).map_err(|e| GraphError::BadResponse(e.to_string()))?;
-        let id = v["id"]
-            .as_str()
-            .ok_or_else(|| GraphError::BadResponse("subscription without id".into()))?;
+        let info =
+            parse_subscription(&r.body).map_err(|e| GraphError::BadResponse(e.to_string()))?;
         Ok(Sub {
-            id: id.to_owned(),
+            id: info.id,
             users: users.to_vec(),
             expires_at: Instant::now() + self.lifetime(),
         })

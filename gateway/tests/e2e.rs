@@ -447,15 +447,37 @@ async fn two_hundred_calls_through_two_services_with_skills_rona_and_acw() {
             .all(|u| SILENT.iter().any(|n| u.user == user(*n))),
         "RONA only for agents who did not answer"
     );
-    // Every RONA withdrew its pending invitation.
-    let cancels = count("DELETE", "")
-        - commands
-            .iter()
-            .filter(|c| c.method == "DELETE" && !c.path.contains("/participants/"))
-            .count();
-    assert!(
-        cancels >= rona.len(),
-        "{cancels} invitations cancelled for {} RONAs",
-        rona.len()
+    // Every offer was one invitation: answered (one per call) or withdrawn on RONA.
+    let cancels = commands
+        .iter()
+        .filter(|c| c.method == "DELETE" && c.path.contains("/participants/"))
+        .count();
+    assert_eq!(cancels, rona.len(), "one withdrawn invitation per RONA");
+    assert_eq!(
+        invites,
+        CALLS + rona.len(),
+        "no invitation beyond the offers made"
     );
+    let accepted = user_sessions
+        .iter()
+        .filter(|u| u.outcome == UserSessionOutcome::Accepted)
+        .count();
+    assert_eq!(accepted, CALLS);
+    // Per call: answered first, then invitations, never a second answer.
+    for call in &calls {
+        let log = sim.commands_for(call);
+        assert!(
+            log.first().is_some_and(|c| c.path.ends_with("/answer")),
+            "{call}: {log:?}"
+        );
+        assert!(
+            log.iter().any(|c| c.path.ends_with("/participants/invite")),
+            "{call}: {log:?}"
+        );
+        assert_eq!(
+            log.iter().filter(|c| c.path.ends_with("/answer")).count(),
+            1,
+            "{call}"
+        );
+    }
 }

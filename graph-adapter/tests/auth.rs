@@ -240,6 +240,38 @@ async fn the_documented_callback_claims_are_accepted() {
 }
 
 #[tokio::test]
+async fn signing_keys_are_cached_and_refreshed() {
+    let env = env(|_| {}).await;
+    let mut cfg =
+        stratus_graph::auth::CallbackAuthConfig::new(env.sim.openid_config_url(), BOT_APP_ID);
+    cfg.refresh_every = Duration::from_millis(200);
+    cfg.min_refetch = Duration::from_millis(100);
+    let v = stratus_graph::auth::CallbackValidator::new(reqwest::Client::new(), cfg);
+    let good = format!("Bearer {}", env.sim.sign(&claims()).unwrap());
+    for _ in 0..5 {
+        v.validate(Some(&good)).await.unwrap();
+    }
+    assert_eq!(env.sim.jwks_fetches(), 1, "keys are cached");
+    // An unknown key id re-reads the keys, at most once per min_refetch.
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("rotated".into());
+    let other = EncodingKey::from_rsa_pem(OTHER_KEY_PEM.as_bytes()).unwrap();
+    let rotated = format!(
+        "Bearer {}",
+        jsonwebtoken::encode(&h, &claims(), &other).unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    for _ in 0..3 {
+        assert!(v.validate(Some(&rotated)).await.is_err());
+    }
+    assert_eq!(env.sim.jwks_fetches(), 2);
+    // Stale keys are re-read.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    v.validate(Some(&good)).await.unwrap();
+    assert_eq!(env.sim.jwks_fetches(), 3);
+}
+
+#[tokio::test]
 async fn tokens_are_cached_per_tenant_and_renewed_before_expiry() {
     let sim = Simulator::start({
         let mut c = SimConfig::new("http://127.0.0.1:9/none", BOT_APP_ID);

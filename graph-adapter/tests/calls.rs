@@ -677,3 +677,129 @@ async fn reject_and_lost_callbacks() {
     env.sim.inject(Fault::LoseCallbacks { count: 1 });
     assert!(env.sim.place_call(pstn()).await.is_err());
 }
+
+#[tokio::test]
+async fn an_invitation_nobody_answers_fails_as_no_answer_when_the_platform_gives_up() {
+    let mut env = env(|c| c.ring_timeout = Duration::from_millis(150)).await;
+    let a = user(1);
+    env.sim.set_agent_behaviour(a, AgentBehaviour::Ignore);
+    let (call, t) = env.answered_call(pstn()).await;
+    env.run(
+        &call,
+        t,
+        CallAction::RingAgent {
+            offer: offer(1),
+            user: a,
+            mode: RingMode::Invite,
+        },
+    )
+    .await
+    .unwrap();
+    let e = env.next().await;
+    assert_eq!(
+        e.kind,
+        CallEventKind::AgentFailed {
+            user: a,
+            cause: LegFailure::NoAnswer
+        }
+    );
+    assert!(
+        env.sim
+            .call(call.as_str())
+            .unwrap()
+            .ringing_users
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn record_redirect_and_participant_list_on_the_wire() {
+    use stratus_graph::wire::requests::{MediaRef, Party, RecordOptions};
+    let mut env = env(|_| {}).await;
+    let a = user(1);
+    env.sim
+        .set_agent_behaviour(a, AgentBehaviour::answer_after(Duration::from_millis(10)));
+    let (call, t) = env.answered_call(pstn()).await;
+    // recordResponse: an operation id back, then the completed operation.
+    let opts = RecordOptions {
+        prompt: Some(MediaRef {
+            uri: BEEP.into(),
+            resource_id: "r1".into(),
+        }),
+        ..RecordOptions::default()
+    };
+    let op = env
+        .adapter
+        .record_response(t, call.as_str(), &opts, "rec-1")
+        .await
+        .unwrap();
+    assert!(op.is_some());
+    let rec = &env.commands_matching("POST", "/recordResponse")[0];
+    assert_eq!(rec.status, 200);
+    assert_eq!(rec.body["maxRecordDurationInSeconds"], 5);
+    eventually("the recording completed", || {
+        env.sim.callbacks().iter().any(|c| {
+            c.body["value"][0]["resourceData"]["id"].as_str() == op.as_deref()
+                && c.body["value"][0]["resourceData"]["status"] == "completed"
+        })
+    })
+    .await;
+    // The participant list names the agent once joined.
+    env.run(
+        &call,
+        t,
+        CallAction::RingAgent {
+            offer: offer(1),
+            user: a,
+            mode: RingMode::Invite,
+        },
+    )
+    .await
+    .unwrap();
+    env.until("joined", |e| {
+        e.kind == CallEventKind::AgentJoined { user: a }
+    })
+    .await;
+    let roster = env
+        .adapter
+        .list_participants(t, call.as_str())
+        .await
+        .unwrap();
+    assert!(
+        roster
+            .iter()
+            .any(|p| p.who.id.as_deref() == Some(a.to_string().as_str())),
+        "{roster:?}"
+    );
+    // Redirect before answering: the bot loses the call to the target.
+    let id = env.sim.place_call(pstn()).await.unwrap();
+    env.until("incoming", |e| {
+        e.call.as_str() == id && matches!(e.kind, CallEventKind::Incoming { .. })
+    })
+    .await;
+    env.adapter
+        .redirect(
+            t,
+            &id,
+            &[Party::User {
+                id: user(2).to_string(),
+                display_name: None,
+            }],
+            Some(5),
+        )
+        .await
+        .unwrap();
+    let r = &env.commands_matching("POST", "/redirect")[0];
+    assert_eq!((r.status, r.body["timeout"].as_i64()), (202, Some(15)));
+    eventually("the redirected call is gone", || {
+        env.sim.call(&id).is_none()
+    })
+    .await;
+    // Redirect after answering is refused with the documented 400.
+    let e = env
+        .adapter
+        .redirect(t, call.as_str(), &[Party::Phone("+15550100".into())], None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("400"), "{e}");
+}

@@ -80,13 +80,28 @@ impl SqliteStore {
                 .await
                 .map_err(db)?
         };
-        Ok(SqliteStore { write, read })
+        let store = SqliteStore { write, read };
+        store.seed_all_outcomes().await?;
+        Ok(store)
     }
 
     /// Closes both pools (waits for running queries).
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+
+    /// Gives every tenant the outcomes of this version (ones added since it was saved too).
+    async fn seed_all_outcomes(&self) -> Result<(), StoreError> {
+        let tenants: Vec<String> = sqlx::query_scalar("SELECT id FROM tenants")
+            .fetch_all(&self.write)
+            .await
+            .map_err(db)?;
+        let mut tx = self.write.begin().await.map_err(db)?;
+        for tenant in tenants {
+            seed_outcomes(&mut tx, &tenant).await?;
+        }
+        tx.commit().await.map_err(db)
     }
 
     async fn list_tenants_(&self) -> Result<Vec<Tenant>, StoreError> {
@@ -109,26 +124,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        for (id, name) in outcome_group_seed() {
-            sqlx::query(sql::SEED_OUTCOME_GROUP)
-                .bind(&r.id)
-                .bind(id)
-                .bind(name)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
-        for (id, name, group, handled) in outcome_seed() {
-            sqlx::query(sql::SEED_OUTCOME)
-                .bind(&r.id)
-                .bind(id)
-                .bind(name)
-                .bind(group)
-                .bind(handled)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-        }
+        seed_outcomes(&mut tx, &r.id).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -810,6 +806,31 @@ impl SqliteStore {
         let rows: Vec<UnifiedSessionRow> = q.fetch_all(&self.read).await.map_err(db)?;
         all(rows, UnifiedSessionRow::into_domain)
     }
+}
+
+/// Upserts the outcome groups and outcomes of `tenant` (service-session facts reference them).
+async fn seed_outcomes(conn: &mut sqlx::SqliteConnection, tenant: &str) -> Result<(), StoreError> {
+    for (id, name) in outcome_group_seed() {
+        sqlx::query(sql::SEED_OUTCOME_GROUP)
+            .bind(tenant)
+            .bind(id)
+            .bind(name)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    for (id, name, group, handled) in outcome_seed() {
+        sqlx::query(sql::SEED_OUTCOME)
+            .bind(tenant)
+            .bind(id)
+            .bind(name)
+            .bind(group)
+            .bind(handled)
+            .execute(&mut *conn)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
 }
 
 impl Store for SqliteStore {

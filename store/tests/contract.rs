@@ -983,3 +983,36 @@ async fn open_picks_the_back_end_by_url() {
         assert_eq!(as_store.list_tenants().await.unwrap(), vec![tenant(3)]);
     }
 }
+
+#[tokio::test]
+async fn outcomes_added_since_a_tenant_was_saved_reach_it_at_the_next_start() {
+    for b in backends().await {
+        b.store.save_tenant(tenant(1)).await.unwrap();
+        // As if the tenant had been saved by a version that knew one outcome less.
+        let delete = "DELETE FROM outcomes WHERE id = 15";
+        if b.name == "postgres" {
+            let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&b.url)
+                .await
+                .unwrap();
+            sqlx::query(delete).execute(&mut c).await.unwrap();
+        } else {
+            let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&b.url)
+                .await
+                .unwrap();
+            sqlx::query(delete).execute(&mut c).await.unwrap();
+        }
+        assert_eq!(
+            b.store.outcomes(tenant_id(1)).await.unwrap().len(),
+            Outcome::ALL.len() - 1,
+            "{}",
+            b.name
+        );
+        let restarted = stratus_store::open(&b.url).await.unwrap();
+        assert_eq!(
+            restarted.outcomes(tenant_id(1)).await.unwrap().len(),
+            Outcome::ALL.len(),
+            "{}",
+            b.name
+        );
+    }
+}

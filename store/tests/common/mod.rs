@@ -32,6 +32,8 @@ use stratus_store::{FullStore, PgStore, SqliteStore};
 pub struct Backend {
     pub name: &'static str,
     pub store: Arc<dyn FullStore>,
+    /// What `stratus_store::open` takes to reach the same database.
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -95,6 +97,7 @@ pub async fn sqlite() -> Backend {
     Backend {
         name: "sqlite",
         store: Arc::new(store),
+        url: format!("sqlite://{}", path.display()),
         _dir: Some(dir),
     }
 }
@@ -105,6 +108,7 @@ pub async fn postgres(url: &str) -> Backend {
     Backend {
         name: "postgres",
         store: Arc::new(store),
+        url: db,
         _dir: None,
     }
 }

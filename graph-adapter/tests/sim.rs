@@ -289,3 +289,147 @@ async fn behaviour_mixes_are_drawn_from_the_seed() {
     let again = env(|c| c.seed = 3).await;
     assert_eq!(again.sim.agents_from_mix(&users, &mix), agents);
 }
+
+#[tokio::test]
+async fn a_call_not_kept_alive_is_ended_by_graph() {
+    let mut env = env(|c| c.keep_alive_timeout = Duration::from_millis(400)).await;
+    let (call, t) = env.answered_call(pstn()).await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    env.run(&call, t, CallAction::KeepAlive).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(env.sim.call(call.as_str()).is_some(), "kept alive");
+    let e = env.next().await;
+    assert_eq!(
+        (e.call, e.kind),
+        (call.clone(), CallEventKind::Terminated { code: 408 })
+    );
+    let r = env.run(&call, t, CallAction::KeepAlive).await;
+    assert_eq!(r, Err(CallControlError::CallGone));
+}
+
+#[tokio::test]
+async fn endpoints_answer_with_the_documented_status_codes_and_bodies() {
+    use stratus_graph::parse::{
+        parse_call_resource, parse_error_body, parse_operation_response, parse_participants,
+        parse_presences,
+    };
+    let mut env = env(|_| {}).await;
+    let (call, _) = env.answered_call(pstn()).await;
+    let base = env.sim.graph_base_url();
+    let http = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let mut r = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth("sim.test");
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let headers = r.headers().clone();
+            (status, headers, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let c = format!("/communications/calls/{call}");
+    use reqwest::Method as M;
+    let (s, _, b) = send(M::GET, c.clone(), None).await;
+    assert_eq!(s, 200);
+    assert_eq!(parse_call_resource(&b).unwrap().id, call.as_str());
+    let (s, h, b) = send(
+        M::POST,
+        format!("{c}/playPrompt"),
+        Some(serde_json::json!({"clientContext": "x", "prompts": [{"@odata.type": "#microsoft.graph.mediaPrompt",
+            "mediaInfo": {"uri": "https://cdn.example.test/a.wav", "resourceId": "1"}}]})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let op = parse_operation_response(&b).unwrap();
+    assert!(
+        h["location"]
+            .to_str()
+            .unwrap()
+            .ends_with(op.id.as_deref().unwrap())
+    );
+    let (s, _, b) = send(
+        M::POST,
+        format!("{c}/subscribeToTone"),
+        Some(serde_json::json!({"clientContext": "x"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(parse_operation_response(&b).is_ok());
+    let (s, _, _) = send(M::POST, format!("{c}/keepAlive"), None).await;
+    assert_eq!(s, 200);
+    // A leg to an agent: 201 Created, establishing, with a Location.
+    let leg_body = serde_json::json!({"@odata.type": "#microsoft.graph.call",
+        "callbackUri": format!("{}/x", env.webhook), "requestedModalities": ["audio"],
+        "mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"},
+        "targets": [{"identity": {"user": {"id": user(5).to_string()}}}]});
+    let (s, h, b) = send(M::POST, "/communications/calls".into(), Some(leg_body)).await;
+    assert_eq!(s, 201);
+    let leg = parse_call_resource(&b).unwrap();
+    assert!(leg.my_participant_id.is_some() && leg.call_chain_id.is_some());
+    assert!(h["location"].to_str().unwrap().ends_with(&leg.id));
+    // A PSTN leg without an application instance is refused.
+    let pstn_body = serde_json::json!({"callbackUri": "http://x", "mediaConfig": {},
+        "targets": [{"identity": {"phone": {"id": "+15550100"}}}]});
+    let (s, _, _) = send(M::POST, "/communications/calls".into(), Some(pstn_body)).await;
+    assert_eq!(s, 403);
+    // Invite, list, cancel the invitation.
+    let (s, _, b) = send(
+        M::POST,
+        format!("{c}/participants/invite"),
+        Some(serde_json::json!({"clientContext": "i",
+            "participants": [{"identity": {"user": {"id": user(6).to_string()}}}]})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(parse_operation_response(&b).is_ok());
+    let (s, _, b) = send(M::GET, format!("{c}/participants"), None).await;
+    assert_eq!(s, 200);
+    let roster = parse_participants(&b).unwrap();
+    let pid = roster[0].participant_id.clone().unwrap();
+    let (s, _, _) = send(M::DELETE, format!("{c}/participants/{pid}"), None).await;
+    assert_eq!(s, 204);
+    let (s, _, _) = send(M::DELETE, format!("{c}/participants/{pid}"), None).await;
+    assert_eq!(s, 404);
+    // Presence reads: 1 to 650 ids.
+    let (s, _, b) = send(
+        M::POST,
+        "/communications/getPresencesByUserId".into(),
+        Some(serde_json::json!({"ids": [user(5).to_string()]})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(parse_presences(&b).unwrap().len(), 1);
+    let many: Vec<String> = (0..651).map(|n| user(n).to_string()).collect();
+    let (s, _, _) = send(
+        M::POST,
+        "/communications/getPresencesByUserId".into(),
+        Some(serde_json::json!({ "ids": many })),
+    )
+    .await;
+    assert_eq!(s, 400);
+    // Throttled: 429, Retry-After, the documented error body.
+    env.sim.inject(Fault::Throttle {
+        count: 1,
+        retry_after_s: 2.5,
+    });
+    let (s, h, b) = send(M::POST, format!("{c}/keepAlive"), None).await;
+    assert_eq!((s, h["retry-after"].to_str().unwrap()), (429, "2.5"));
+    assert_eq!(parse_error_body(&b).unwrap().0, "TooManyRequests");
+    // Hang up: 204, then the call is gone (keepAlive 404).
+    let (s, _, _) = send(M::DELETE, c.clone(), None).await;
+    assert_eq!(s, 204);
+    env.until("ended", |e| {
+        matches!(e.kind, CallEventKind::Terminated { .. })
+    })
+    .await;
+    let (s, _, b) = send(M::POST, format!("{c}/keepAlive"), None).await;
+    assert_eq!(s, 404);
+    assert!(parse_error_body(&b).is_some());
+    // Without a token: 401.
+    let r = http.get(format!("{base}{c}")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+}

@@ -299,6 +299,7 @@ fn call_action(s: &Arc<SimState>, id: &str, action: &str, b: &Value) -> Answer {
             if let Some(c) = lock(&s.calls).get_mut(id) {
                 c.callback_uri = Some(cb.to_owned());
                 c.state = "establishing".into();
+                c.alive_at = tokio::time::Instant::now();
             }
             Counters::bump(&s.stats.answered);
             let st = s.clone();
@@ -446,7 +447,12 @@ fn call_action(s: &Arc<SimState>, id: &str, action: &str, b: &Value) -> Answer {
             };
             op_answer(&call, kind, &s.call_new_id(id), "completed", &ctx_of(b))
         }
-        "keepAlive" => ans(200, None),
+        "keepAlive" => {
+            if let Some(c) = lock(&s.calls).get_mut(id) {
+                c.alive_at = tokio::time::Instant::now();
+            }
+            ans(200, None)
+        }
         _ => err(400, "BadRequest", "unknown action"),
     }
 }

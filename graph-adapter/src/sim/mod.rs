@@ -148,6 +148,8 @@ pub struct SimConfig {
     /// For agents without an explicit behaviour.
     pub default_behaviour: AgentBehaviour,
     pub token_lifetime: Duration,
+    /// An answered call without a keepAlive for this long ends with 408/8537.
+    pub keep_alive_timeout: Duration,
     /// Agents known from the start (behaviour and presence).
     pub agents: Vec<SimAgent>,
     /// Teams shows an agent Busy / InACall while on a call, and their earlier presence after.
@@ -168,6 +170,7 @@ impl SimConfig {
             ring_timeout: Duration::from_secs(60),
             default_behaviour: AgentBehaviour::answer_after(Duration::from_millis(200)),
             token_lifetime: Duration::from_secs(3599),
+            keep_alive_timeout: Duration::from_secs(45 * 60),
             agents: Vec::new(),
             presence_follows_calls: true,
         }
@@ -254,6 +257,7 @@ impl Simulator {
             state.set_behaviour(a.user, a.behaviour.clone());
             state.set_presence(a.user, a.availability, a.activity).await;
         }
+        phones::expire_silent_calls(Arc::downgrade(&state));
         let app = graph::router(state.clone());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {

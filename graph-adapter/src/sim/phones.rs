@@ -298,3 +298,35 @@ pub(super) fn redirect(s: Arc<SimState>, call: String, targets: Vec<serde_json::
         lock(&s.calls).remove(&call);
     });
 }
+
+/// Ends answered calls whose bot sent no keepAlive within `keep_alive_timeout` (408/8537), as
+/// Graph does after 45 minutes. Stops when the simulator is gone.
+pub(super) fn expire_silent_calls(s: std::sync::Weak<SimState>) {
+    tokio::spawn(async move {
+        let Some(every) = s.upgrade().map(|st| {
+            (st.cfg.keep_alive_timeout / 4)
+                .clamp(Duration::from_millis(10), Duration::from_secs(30))
+        }) else {
+            return;
+        };
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(st) = s.upgrade() else { return };
+            let limit = st.cfg.keep_alive_timeout;
+            let silent: Vec<String> = lock(&st.calls)
+                .iter()
+                .filter(|(_, c)| {
+                    c.inbound && c.state == "established" && c.alive_at.elapsed() >= limit
+                })
+                .map(|(id, _)| id.clone())
+                .collect();
+            for id in silent {
+                st.end_call(
+                    &id,
+                    Some(result_info(408, 8537, "The call was not kept alive.")),
+                    None,
+                );
+            }
+        }
+    });
+}

@@ -49,6 +49,8 @@ pub(super) struct SimCall {
     pub inbound: bool,
     pub participants: Vec<SimParticipant>,
     pub tones: bool,
+    /// Last answer or keepAlive: Graph ends calls not kept alive.
+    pub alive_at: Instant,
     pub tone_seq: i64,
     /// Running media operations: (operation id, clientContext, kind).
     pub media_ops: Vec<(String, String, &'static str)>,
@@ -575,6 +577,7 @@ impl SimState {
             inbound,
             participants: Vec::new(),
             tones: false,
+            alive_at: Instant::now(),
             tone_seq: 0,
             media_ops: Vec::new(),
             my_participant_id: guid_from(&mut rng),

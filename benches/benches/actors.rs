@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use stratus_actors::fakes::{MemoryStore, RecordingSink};
+use stratus_actors::fakes::MemoryStore;
 use stratus_actors::{Node, NodeConfig, Ports};
 use stratus_routing::config::values::RingTimeout;
 use stratus_routing::config::*;
@@ -151,7 +151,6 @@ async fn run() {
     let rings = Arc::new(Rings::default());
     let store = MemoryStore::new();
     store.put_snapshot(snapshot());
-    let _ = RecordingSink::new; // the recording sink would hold every record: not for a bench
     let ports = Ports {
         calls: rings.clone(),
         store: Arc::new(store),
@@ -224,6 +223,44 @@ async fn run() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
+    // Paced: tasks arrive at a steady rate below saturation; latency without burst queueing.
+    let mut paced = Vec::new();
+    for (b, rate) in [10_000usize, 25_000].into_iter().enumerate() {
+        let names: Vec<String> = (0..BATCH).map(|i| format!("p{b}-{i}")).collect();
+        for (i, call) in names.iter().enumerate() {
+            incoming(&node, call, (i as u128) % SERVICES);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let target = rings.count.load(Ordering::Relaxed) + BATCH;
+        let per_ms = rate / 1000;
+        let mut sent = Vec::with_capacity(BATCH);
+        let start = Instant::now();
+        for (i, chunk) in names.chunks(per_ms).enumerate() {
+            // Open loop: chunk i leaves at i ms, whatever the pipeline does.
+            let due = start + Duration::from_millis(i as u64);
+            tokio::time::sleep_until(due.into()).await;
+            for call in chunk {
+                sent.push(Instant::now());
+                event(&node, call, CallEventKind::Established);
+            }
+        }
+        until("a paced batch to ring", || {
+            rings.count.load(Ordering::Relaxed) >= target
+        })
+        .await;
+        let at = rings.at.lock().unwrap().clone();
+        let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+        for (call, t0) in names.iter().zip(&sent) {
+            h.record(at[call].duration_since(*t0).as_micros().max(1) as u64)
+                .unwrap();
+        }
+        paced.push((rate, h));
+        for call in &names {
+            event(&node, call, CallEventKind::Terminated { code: 0 });
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
     let per_user = (after_users.saturating_sub(before_users)) as f64 / users as f64;
     let per_call = (after_calls.saturating_sub(after_users)) as f64 / LIVE_CALLS as f64;
     println!("actor pipeline (in-memory ports, {users} users in {SERVICES} services, {LIVE_CALLS} live calls ringing)");
@@ -238,6 +275,14 @@ async fn run() {
         hist.value_at_quantile(0.99),
         hist.max()
     );
+    for (rate, h) in &paced {
+        println!(
+            "  paced at {rate} tasks/s ({BATCH} tasks): p50 {} µs, p99 {} µs, max {} µs",
+            h.value_at_quantile(0.50),
+            h.value_at_quantile(0.99),
+            h.max()
+        );
+    }
     println!(
         "  RSS: {per_user:.1} KiB per idle user actor ({before_users} -> {after_users} KiB), {per_call:.1} KiB per live call (-> {after_calls} KiB)"
     );

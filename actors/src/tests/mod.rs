@@ -4,7 +4,9 @@
 mod harness;
 
 mod call;
+mod commands;
 mod distribution;
 mod external;
 mod load;
 mod supervision;
+mod timers;

@@ -29,6 +29,31 @@ use stratus_routing::time::Instant;
 
 pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// A whole batch of events in one statement, one array per column: a round trip per batch
+/// instead of per event (PostgreSQL only; SQLite runs in-process and inserts row by row).
+const INSERT_TASK_EVENTS_UNNEST: &str = "INSERT INTO task_events (tenant_id, task_id, seq, at, \
+    kind, from_state, to_state, service_id, user_id, offer_id, outcome_id, parameter_id, \
+    parameter_value) SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], \
+    $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], \
+    $12::text[], $13::text[]) ON CONFLICT (tenant_id, task_id, seq) DO NOTHING";
+
+#[derive(Default)]
+struct EventColumns {
+    tenant_id: Vec<String>,
+    task_id: Vec<String>,
+    seq: Vec<i64>,
+    at: Vec<i64>,
+    kind: Vec<String>,
+    from_state: Vec<String>,
+    to_state: Vec<String>,
+    service_id: Vec<Option<String>>,
+    user_id: Vec<Option<String>>,
+    offer_id: Vec<Option<i64>>,
+    outcome_id: Vec<Option<i64>>,
+    parameter_id: Vec<Option<String>>,
+    parameter_value: Vec<Option<String>>,
+}
+
 /// Connections of the pool.
 const CONNECTIONS: u32 = 10;
 
@@ -414,27 +439,40 @@ impl PgStore {
 
     async fn append_events_(&self, events: Vec<TaskEvent>) -> Result<(), StoreError> {
         let rows = all(events, |e| TaskEventRow::of(&e))?;
-        let mut tx = self.write.begin().await.map_err(db)?;
+        let mut c = EventColumns::default();
         for r in rows {
-            sqlx::query(sql::INSERT_TASK_EVENT)
-                .bind(r.tenant_id)
-                .bind(r.task_id)
-                .bind(r.seq)
-                .bind(r.at)
-                .bind(r.kind)
-                .bind(r.from_state)
-                .bind(r.to_state)
-                .bind(r.service_id)
-                .bind(r.user_id)
-                .bind(r.offer_id)
-                .bind(r.outcome_id)
-                .bind(r.parameter_id)
-                .bind(r.parameter_value)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            c.tenant_id.push(r.tenant_id);
+            c.task_id.push(r.task_id);
+            c.seq.push(r.seq);
+            c.at.push(r.at);
+            c.kind.push(r.kind);
+            c.from_state.push(r.from_state);
+            c.to_state.push(r.to_state);
+            c.service_id.push(r.service_id);
+            c.user_id.push(r.user_id);
+            c.offer_id.push(r.offer_id);
+            c.outcome_id.push(r.outcome_id);
+            c.parameter_id.push(r.parameter_id);
+            c.parameter_value.push(r.parameter_value);
         }
-        tx.commit().await.map_err(db)
+        sqlx::query(INSERT_TASK_EVENTS_UNNEST)
+            .bind(c.tenant_id)
+            .bind(c.task_id)
+            .bind(c.seq)
+            .bind(c.at)
+            .bind(c.kind)
+            .bind(c.from_state)
+            .bind(c.to_state)
+            .bind(c.service_id)
+            .bind(c.user_id)
+            .bind(c.offer_id)
+            .bind(c.outcome_id)
+            .bind(c.parameter_id)
+            .bind(c.parameter_value)
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        Ok(())
     }
 
     async fn task_events_(

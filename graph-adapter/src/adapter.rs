@@ -18,6 +18,7 @@ use stratus_routing::port::{
     RingMode,
 };
 use stratus_routing::task::TransferTarget;
+use tracing::Instrument;
 
 /// Adapter settings.
 #[derive(Clone, Debug)]
@@ -170,11 +171,14 @@ impl GraphAdapter {
         body: &[u8],
     ) -> Result<usize, CallbackError> {
         let claims = self.inner.validator.validate(authorization).await?;
+        let span = tracing::debug_span!("graph_callback", m365_tenant = %claims.tenant);
+        let _in_span = span.enter();
         let notes = parse_calling(body).inspect_err(|e| {
             tracing::warn!(error = %e, "unreadable calling notification");
         })?;
         let mut n_events = 0;
         for n in notes {
+            tracing::trace!(call = %n.call_id, "calling notification");
             let (events, follow) = self.inner.registry.on_notification(Some(claims.tenant), n);
             n_events += events.len();
             for e in events {
@@ -704,8 +708,43 @@ fn invite_context(offer: OfferId, user: UserId) -> String {
     format!("{offer}/{user}")
 }
 
+/// The action's name, for spans and logs.
+fn action_name(a: &CallAction) -> &'static str {
+    match a {
+        CallAction::Answer { .. } => "answer",
+        CallAction::PlayPrompt { .. } => "play_prompt",
+        CallAction::CollectDigits { .. } => "collect_digits",
+        CallAction::CancelMedia => "cancel_media",
+        CallAction::RingAgent { .. } => "ring_agent",
+        CallAction::CancelRing { .. } => "cancel_ring",
+        CallAction::RemoveAgent { .. } => "remove_agent",
+        CallAction::Bridge { .. } => "bridge",
+        CallAction::Transfer { .. } => "transfer",
+        CallAction::Reject { .. } => "reject",
+        CallAction::HangUp => "hang_up",
+        CallAction::KeepAlive => "keep_alive",
+    }
+}
+
 impl CallControl for GraphAdapter {
     fn execute(&self, cmd: CallCommand) -> BoxFuture<'_, Result<(), CallControlError>> {
-        Box::pin(self.run(cmd))
+        let span = tracing::info_span!(
+            "graph_command",
+            tenant = %cmd.tenant,
+            m365_tenant = %cmd.m365_tenant,
+            task = %cmd.task,
+            call = %cmd.call,
+            action = action_name(&cmd.action),
+        );
+        Box::pin(
+            async move {
+                let r = self.run(cmd).await;
+                if let Err(e) = &r {
+                    tracing::debug!(error = %e, "graph command failed");
+                }
+                r
+            }
+            .instrument(span),
+        )
     }
 }

@@ -119,7 +119,7 @@ fn user_of(p: &PartyId) -> Option<UserId> {
 }
 
 /// The failure cause from a leg's or invitation's `resultInfo`. Graph documents no decline
-/// code; 603 (decline) and 486 (busy) follow SIP, as the simulator does [inferred].
+/// code; 603 (decline) and 486 (busy) follow SIP, as the simulator does (inferred).
 pub fn leg_failure(o: Option<&Outcome>) -> LegFailure {
     match o.map(|o| (o.code, o.subcode)) {
         Some((603, _)) => LegFailure::Declined,

@@ -25,7 +25,7 @@
 //! ids and callbacks are the same however concurrent calls interleave; behaviour mixes and
 //! patience are drawn from the seed too; delays are the configured ones.
 //!
-//! Codes the docs leave open [inferred]: a declined invitation or leg fails with 603, busy with
+//! Codes the docs leave open (inferred): a declined invitation or leg fails with 603, busy with
 //! 486, unreachable with 480/10076, no answer with 408/10057, a cancelled invitation with 487.
 
 mod graph;

@@ -333,12 +333,7 @@ impl Node {
         task: TaskId,
     ) -> Result<Vec<Decision>, ActorsError> {
         let entry = self.tenant(tenant)?;
-        let kept = entry
-            .shared
-            .decisions
-            .lock()
-            .ok()
-            .and_then(|log| log.get(task));
+        let kept = entry.shared.decisions.get(task);
         match kept {
             Some(d) => Ok(d),
             None if entry.shared.tasks.contains_key(&task) => Ok(Vec::new()),

@@ -56,21 +56,28 @@ impl Actor for ServiceActor {
     ) -> Result<(), ActorProcessingErr> {
         metrics::received(Kind::Service);
         let started = std::time::Instant::now();
-        let now = state.shared.rt.clock.now();
-        match msg {
-            ServiceMsg::Input(input) => {
-                let effects = state.queue.handle(now, input);
-                run_effects(&myself, state, now, effects);
-            }
-            ServiceMsg::Live(reply) => {
-                let _ = reply.send(live(&state.queue, now));
-            }
-            #[cfg(test)]
-            #[allow(clippy::panic)]
-            ServiceMsg::Crash => panic!("injected service actor failure"),
-        }
+        let span =
+            tracing::debug_span!("service", tenant = %state.shared.id, service = %state.queue.id());
+        span.in_scope(|| on_message(&myself, msg, state));
         metrics::handled(Kind::Service, started.elapsed());
         Ok(())
+    }
+}
+
+/// One message, inside the actor's span.
+fn on_message(myself: &ActorRef<ServiceMsg>, msg: ServiceMsg, state: &mut ServiceState) {
+    let now = state.shared.rt.clock.now();
+    match msg {
+        ServiceMsg::Input(input) => {
+            let effects = state.queue.handle(now, input);
+            run_effects(myself, state, now, effects);
+        }
+        ServiceMsg::Live(reply) => {
+            let _ = reply.send(live(&state.queue, now));
+        }
+        #[cfg(test)]
+        #[allow(clippy::panic)]
+        ServiceMsg::Crash => panic!("injected service actor failure"),
     }
 }
 

@@ -181,37 +181,41 @@ pub(crate) struct Catalog {
     pub policies: HashMap<PolicyId, DistributionPolicy>,
 }
 
-/// Decisions of live tasks, and of the last finished ones (bounded).
+/// Decisions of live tasks, and of the last finished ones (bounded). Written by every service
+/// actor of the tenant, so a concurrent map rather than one lock.
 #[derive(Default)]
 pub(crate) struct DecisionLog {
-    by_task: HashMap<TaskId, Vec<Decision>>,
-    finished: VecDeque<TaskId>,
+    by_task: DashMap<TaskId, Vec<Decision>>,
+    finished: Mutex<VecDeque<TaskId>>,
 }
 
 /// Decisions kept per task: a task that bounces between many users keeps its latest ones.
 const DECISIONS_PER_TASK: usize = 64;
 
 impl DecisionLog {
-    pub fn record(&mut self, d: Decision) {
-        let v = self.by_task.entry(d.task).or_default();
+    pub fn record(&self, d: Decision) {
+        let mut v = self.by_task.entry(d.task).or_default();
         if v.len() >= DECISIONS_PER_TASK {
             v.remove(0);
         }
         v.push(d);
     }
-    pub fn finished(&mut self, task: TaskId, keep: usize) {
-        if !self.by_task.contains_key(&task) {
+    /// The task ended: its decisions stay until `keep` later tasks have ended.
+    /// A decision that races in after the end is dropped with the task's turn, so the log stays
+    /// bounded.
+    pub fn finished(&self, task: TaskId, keep: usize) {
+        let Ok(mut finished) = self.finished.lock() else {
             return;
-        }
-        self.finished.push_back(task);
-        while self.finished.len() > keep {
-            if let Some(old) = self.finished.pop_front() {
+        };
+        finished.push_back(task);
+        while finished.len() > keep {
+            if let Some(old) = finished.pop_front() {
                 self.by_task.remove(&old);
             }
         }
     }
     pub fn get(&self, task: TaskId) -> Option<Vec<Decision>> {
-        self.by_task.get(&task).cloned()
+        self.by_task.get(&task).map(|v| v.clone())
     }
 }
 
@@ -235,7 +239,7 @@ pub(crate) struct TenantShared {
     pub snapshots: DashMap<TaskId, LiveTaskSnapshot>,
     /// Supervised children by actor id.
     pub children: DashMap<ActorId, ChildKey>,
-    pub decisions: Mutex<DecisionLog>,
+    pub decisions: DecisionLog,
 }
 
 impl TenantShared {
@@ -254,7 +258,7 @@ impl TenantShared {
             presence: DashMap::new(),
             snapshots: DashMap::new(),
             children: DashMap::new(),
-            decisions: Mutex::new(DecisionLog::default()),
+            decisions: DecisionLog::default(),
         };
         shared.set_catalog(snapshot);
         shared
@@ -332,9 +336,7 @@ impl TenantShared {
     }
 
     pub fn record_decision(&self, d: Decision) {
-        if let Ok(mut log) = self.decisions.lock() {
-            log.record(d);
-        }
+        self.decisions.record(d);
     }
 }
 

@@ -100,61 +100,67 @@ impl Actor for TaskActor {
     ) -> Result<(), ActorProcessingErr> {
         metrics::received(Kind::Task);
         let started = std::time::Instant::now();
-        let now = state.shared.rt.clock.now();
-        match msg {
-            TaskMsg::Input(input) => step(&myself, state, now, input),
-            TaskMsg::Platform(kind) => step(&myself, state, now, CallInput::Platform(kind)),
-            TaskMsg::Action {
-                user,
-                action,
-                reply,
-            } => match state.flow.action(now, user, action) {
-                Ok(effects) => {
-                    run_effects(&myself, state, now, effects);
-                    let _ = reply.send(Ok(()));
-                }
-                Err(e) => {
-                    let _ = reply.send(Err(e));
-                }
-            },
-            TaskMsg::Update(update, reply) => {
-                let _ = reply.send(update_task(&myself, state, now, *update));
-            }
-            TaskMsg::Cancel(reply) => {
-                step(&myself, state, now, CallInput::Cancel);
-                let _ = reply.send(Ok(()));
-            }
-            TaskMsg::Live(reply) => {
-                let _ = reply.send(TaskLive {
-                    task: state.flow.task().clone(),
-                    service: state.flow.task().service(),
-                    ringing: state.flow.offers().into_iter().map(|(_, u)| u).collect(),
-                });
-            }
-            TaskMsg::Requeue(service) => {
-                if service == state.service() {
-                    requeue(state, now);
-                }
-            }
-            TaskMsg::UserLost(user) => {
-                let rings: Vec<_> = state
-                    .flow
-                    .offers()
-                    .into_iter()
-                    .filter(|(_, u)| *u == user)
-                    .collect();
-                for (offer, user) in rings {
-                    // The invitation is withdrawn on the platform, and the offer fails without RONA.
-                    command(&myself, state, CallAction::CancelRing { offer, user });
-                    step(&myself, state, now, CallInput::RingFailed { offer });
-                }
-            }
-            #[cfg(test)]
-            #[allow(clippy::panic)]
-            TaskMsg::Crash => panic!("injected task actor failure"),
-        }
+        let span = tracing::info_span!("task", tenant = %state.shared.id, task = %state.task_id());
+        span.in_scope(|| on_message(&myself, msg, state));
         metrics::handled(Kind::Task, started.elapsed());
         Ok(())
+    }
+}
+
+/// One message, inside the actor's span.
+fn on_message(myself: &ActorRef<TaskMsg>, msg: TaskMsg, state: &mut TaskActorState) {
+    let now = state.shared.rt.clock.now();
+    match msg {
+        TaskMsg::Input(input) => step(myself, state, now, input),
+        TaskMsg::Platform(kind) => step(myself, state, now, CallInput::Platform(kind)),
+        TaskMsg::Action {
+            user,
+            action,
+            reply,
+        } => match state.flow.action(now, user, action) {
+            Ok(effects) => {
+                run_effects(myself, state, now, effects);
+                let _ = reply.send(Ok(()));
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        },
+        TaskMsg::Update(update, reply) => {
+            let _ = reply.send(update_task(myself, state, now, *update));
+        }
+        TaskMsg::Cancel(reply) => {
+            step(myself, state, now, CallInput::Cancel);
+            let _ = reply.send(Ok(()));
+        }
+        TaskMsg::Live(reply) => {
+            let _ = reply.send(TaskLive {
+                task: state.flow.task().clone(),
+                service: state.flow.task().service(),
+                ringing: state.flow.offers().into_iter().map(|(_, u)| u).collect(),
+            });
+        }
+        TaskMsg::Requeue(service) => {
+            if service == state.service() {
+                requeue(state, now);
+            }
+        }
+        TaskMsg::UserLost(user) => {
+            let rings: Vec<_> = state
+                .flow
+                .offers()
+                .into_iter()
+                .filter(|(_, u)| *u == user)
+                .collect();
+            for (offer, user) in rings {
+                // The invitation is withdrawn on the platform, and the offer fails without RONA.
+                command(myself, state, CallAction::CancelRing { offer, user });
+                step(myself, state, now, CallInput::RingFailed { offer });
+            }
+        }
+        #[cfg(test)]
+        #[allow(clippy::panic)]
+        TaskMsg::Crash => panic!("injected task actor failure"),
     }
 }
 
@@ -418,9 +424,9 @@ fn finish(myself: &ActorRef<TaskMsg>, state: &mut TaskActorState) {
     if let Some(call) = &state.call {
         shared.rt.calls.remove(call);
     }
-    if let Ok(mut log) = shared.decisions.lock() {
-        log.finished(task, shared.rt.config.decisions_kept);
-    }
+    shared
+        .decisions
+        .finished(task, shared.rt.config.decisions_kept);
     shared.rt.emit(Record::LiveTaskEnded {
         tenant: shared.id,
         task,

@@ -66,62 +66,69 @@ impl Actor for UserActor {
     ) -> Result<(), ActorProcessingErr> {
         metrics::received(Kind::User);
         let started = std::time::Instant::now();
-        let now = state.shared.rt.clock.now();
-        match msg {
-            UserMsg::Input(input) => {
-                let effects = state.machine.handle(now, input);
-                run_effects(&myself, state, now, effects);
-            }
-            UserMsg::Command(cmd, reply) => {
-                let result = match cmd {
-                    ResolvedCommand::Input(input) => Ok(state.machine.handle(now, *input)),
-                    ResolvedCommand::EndAcw => state.machine.end_acw(now),
-                    ResolvedCommand::ExtendAcw => state.machine.extend_acw(now),
-                };
-                match result {
-                    Ok(effects) => {
-                        run_effects(&myself, state, now, effects);
-                        let _ = reply.send(Ok(()));
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(ActorsError::Rejected(e.to_string())));
-                    }
-                }
-            }
-            UserMsg::Live(reply) => {
-                let _ = reply.send(live(state));
-            }
-            UserMsg::Republish => {
-                let a = state.machine.availability();
-                run_effects(&myself, state, now, vec![UserEffect::Availability(a)]);
-            }
-            UserMsg::TaskGone(task) => {
-                let gone: Vec<_> = state
-                    .machine
-                    .leases()
-                    .iter()
-                    .filter(|l| l.task == task)
-                    .map(|l| (l.offer, l.ringing))
-                    .collect();
-                for (offer, ringing) in gone {
-                    let input = if ringing {
-                        UserInput::OfferEnded {
-                            offer,
-                            result: OfferResult::Failed(OfferFailure::Withdrawn),
-                        }
-                    } else {
-                        UserInput::TaskEnded { offer }
-                    };
-                    let effects = state.machine.handle(now, input);
-                    run_effects(&myself, state, now, effects);
-                }
-            }
-            #[cfg(test)]
-            #[allow(clippy::panic)]
-            UserMsg::Crash => panic!("injected user actor failure"),
-        }
+        let span =
+            tracing::debug_span!("user", tenant = %state.shared.id, user = %state.machine.id());
+        span.in_scope(|| on_message(&myself, msg, state));
         metrics::handled(Kind::User, started.elapsed());
         Ok(())
+    }
+}
+
+/// One message, inside the actor's span.
+fn on_message(myself: &ActorRef<UserMsg>, msg: UserMsg, state: &mut UserState) {
+    let now = state.shared.rt.clock.now();
+    match msg {
+        UserMsg::Input(input) => {
+            let effects = state.machine.handle(now, input);
+            run_effects(myself, state, now, effects);
+        }
+        UserMsg::Command(cmd, reply) => {
+            let result = match cmd {
+                ResolvedCommand::Input(input) => Ok(state.machine.handle(now, *input)),
+                ResolvedCommand::EndAcw => state.machine.end_acw(now),
+                ResolvedCommand::ExtendAcw => state.machine.extend_acw(now),
+            };
+            match result {
+                Ok(effects) => {
+                    run_effects(myself, state, now, effects);
+                    let _ = reply.send(Ok(()));
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(ActorsError::Rejected(e.to_string())));
+                }
+            }
+        }
+        UserMsg::Live(reply) => {
+            let _ = reply.send(live(state));
+        }
+        UserMsg::Republish => {
+            let a = state.machine.availability();
+            run_effects(myself, state, now, vec![UserEffect::Availability(a)]);
+        }
+        UserMsg::TaskGone(task) => {
+            let gone: Vec<_> = state
+                .machine
+                .leases()
+                .iter()
+                .filter(|l| l.task == task)
+                .map(|l| (l.offer, l.ringing))
+                .collect();
+            for (offer, ringing) in gone {
+                let input = if ringing {
+                    UserInput::OfferEnded {
+                        offer,
+                        result: OfferResult::Failed(OfferFailure::Withdrawn),
+                    }
+                } else {
+                    UserInput::TaskEnded { offer }
+                };
+                let effects = state.machine.handle(now, input);
+                run_effects(myself, state, now, effects);
+            }
+        }
+        #[cfg(test)]
+        #[allow(clippy::panic)]
+        UserMsg::Crash => panic!("injected user actor failure"),
     }
 }
 

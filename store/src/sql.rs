@@ -1,4 +1,4 @@
-//! SQL text shared by both back ends: `$N` parameters, `ON CONFLICT … DO UPDATE` and `RETURNING`
+//! SQL text shared by the back ends: `$N` parameters, `ON CONFLICT … DO UPDATE` and `RETURNING`
 //! run unchanged on SQLite and PostgreSQL. Dialect-specific statements live in their back end.
 
 pub const UPSERT_PARTNER: &str = "INSERT INTO partners (id, name) VALUES ($1, $2) \
@@ -167,6 +167,7 @@ pub const LIST_LIVE_TASKS: &str = "SELECT tenant_id, task_id, call_id, service_i
 
 // Events and facts are written with DO NOTHING: the writer retries a batch whose outcome it
 // could not see (connection lost at commit), and the retry must neither fail nor duplicate.
+/// Row by row, for SQLite; PostgreSQL sends a whole batch as arrays (see `postgres.rs`).
 pub const INSERT_TASK_EVENT: &str = "INSERT INTO task_events (tenant_id, task_id, seq, at, kind, \
     from_state, to_state, service_id, user_id, offer_id, outcome_id, parameter_id, \
     parameter_value) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \

@@ -215,6 +215,7 @@ fn transient(e: &StoreError) -> bool {
 
 /// Writes the batch, retrying while the database is unavailable. A batch the database refuses
 /// (a constraint) is written record by record so only the bad records are lost.
+#[tracing::instrument(name = "store_batch", level = "debug", skip_all, fields(records = batch.len()))]
 async fn persist(
     store: &dyn Store,
     config: &WriterConfig,

@@ -3,7 +3,8 @@
 //! stored times (snapshots, facts) are comparable across restarts, and under tokio's paused time
 //! (tests) the machines' clock moves exactly with the paused clock.
 
-use ractor::{ActorRef, Message};
+use crate::shared::{Kinded, tell};
+use ractor::ActorRef;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use stratus_routing::time::Instant;
 use tokio::task::JoinHandle;
@@ -41,13 +42,18 @@ impl Clock {
 
     /// Sends `msg` to `to` when the clock reads `at`. The deadline is fixed here, in the handler
     /// that asks for it, not when the timer task first runs (ractor's `send_after` gotcha).
-    pub fn schedule_at<M: Message>(&self, at: Instant, to: &ActorRef<M>, msg: M) -> JoinHandle<()> {
+    pub(crate) fn schedule_at<M: Kinded>(
+        &self,
+        at: Instant,
+        to: &ActorRef<M>,
+        msg: M,
+    ) -> JoinHandle<()> {
         let deadline = self.to_tokio(at);
         let to = to.clone();
         tokio::spawn(async move {
             tokio::time::sleep_until(deadline).await;
             // The actor may be gone: a timer for a stopped actor is moot.
-            let _ = to.cast(msg);
+            tell(&to, msg);
         })
     }
 }

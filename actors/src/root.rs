@@ -94,7 +94,7 @@ impl Actor for NodeRoot {
         _state: &mut RootState,
     ) -> Result<(), ActorProcessingErr> {
         myself
-            .stop_children_and_wait(Some("shutdown".into()), Some(Duration::from_secs(10)))
+            .drain_children_and_wait(Some(Duration::from_secs(10)))
             .await;
         Ok(())
     }

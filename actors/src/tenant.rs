@@ -81,7 +81,7 @@ impl Actor for TenantActor {
             spawn_user(&myself, &state.shared, u.clone()).await?;
         }
         if !args.live.is_empty() {
-            let _ = myself.cast(TenantMsg::Restore(args.live));
+            tell_tenant(&myself, TenantMsg::Restore(args.live));
         }
         Ok(state)
     }
@@ -91,8 +91,9 @@ impl Actor for TenantActor {
         myself: ActorRef<TenantMsg>,
         _state: &mut TenantState,
     ) -> Result<(), ActorProcessingErr> {
+        // Children finish what is already in their mailboxes, then stop.
         myself
-            .stop_children_and_wait(Some("tenant stopping".into()), Some(Duration::from_secs(5)))
+            .drain_children_and_wait(Some(Duration::from_secs(5)))
             .await;
         Ok(())
     }

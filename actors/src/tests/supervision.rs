@@ -130,3 +130,34 @@ async fn a_child_failing_over_and_over_is_given_up_after_the_intensity_limit() {
     assert!(w.node.service_live(TENANT, s(1)).await.is_ok());
     w.finish_expecting(11).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_drains_and_stops_every_actor() {
+    let svc = service(1, Distribution::DirectConference);
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    w.online(u(1)).await;
+    let task = w.incoming("call-1", 1).await;
+    let shared = w.node.shared(TENANT).unwrap();
+    let actors = [
+        shared.user(u(1)).unwrap().get_cell(),
+        shared.service(s(1)).unwrap().get_cell(),
+        shared.task(task).unwrap().get_cell(),
+    ];
+    // A message already queued is still handled before the stop.
+    w.node
+        .call_event(stratus_routing::port::CallEvent {
+            call: stratus_routing::ids::CallId::new("call-1"),
+            kind: CallEventKind::Established,
+        })
+        .unwrap();
+    let node = w.node.clone();
+    node.shutdown().await;
+    for a in actors {
+        assert_eq!(a.get_status(), ractor::ActorStatus::Stopped);
+    }
+    assert_eq!(
+        w.events(task)[..3],
+        ["Created", "AcceptedBySystem", "Queued"]
+    );
+    w.finish().await;
+}

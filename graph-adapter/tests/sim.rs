@@ -433,3 +433,31 @@ async fn endpoints_answer_with_the_documented_status_codes_and_bodies() {
     let r = http.get(format!("{base}{c}")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 401);
 }
+
+#[tokio::test]
+async fn presence_churns_among_agents_off_a_call() {
+    let env = env(|c| {
+        c.presence_churn = Some(Duration::from_millis(20));
+        c.agents = (1..=3)
+            .map(|n| SimAgent::available(user(n), AgentBehaviour::Ignore))
+            .collect();
+    })
+    .await;
+    let at_start = env.sim.stats().presence_changes;
+    assert!(at_start >= 3, "the seeded presence");
+    eventually("some agents stepped away and back", || {
+        env.sim.stats().presence_changes >= at_start + 5
+    })
+    .await;
+    let ids: Vec<String> = (1..=3).map(|n| user(n).to_string()).collect();
+    let now = env
+        .adapter
+        .get_presences(stratus_routing::ids::M365TenantId::from_u128(0x5eed), &ids)
+        .await
+        .unwrap();
+    assert!(
+        now.iter()
+            .all(|p| matches!(p.availability, Availability::Available | Availability::Away)),
+        "{now:?}"
+    );
+}

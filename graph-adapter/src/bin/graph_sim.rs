@@ -65,6 +65,9 @@ struct Args {
     /// Keep agents' presence as set, instead of Busy / InACall while on a call.
     #[arg(long)]
     static_presence: bool,
+    /// Every this many milliseconds one agent off a call steps Away or back (0: never).
+    #[arg(long, default_value_t = 0)]
+    presence_churn_ms: u64,
 
     /// Resource accounts (application instance ids) the callers dial, in turn.
     #[arg(long = "app-instance")]
@@ -128,6 +131,8 @@ fn config(a: &Args) -> Result<(SimConfig, BehaviourMix)> {
     cfg.issuer = a.issuer.clone();
     cfg.ring_timeout = Duration::from_secs(a.ring_timeout_s);
     cfg.presence_follows_calls = !a.static_presence;
+    cfg.presence_churn =
+        (a.presence_churn_ms > 0).then(|| Duration::from_millis(a.presence_churn_ms));
     if let Some(t) = &a.tenant {
         cfg.default_tenant = M365TenantId(guid(t)?);
     }
@@ -150,7 +155,7 @@ fn config(a: &Args) -> Result<(SimConfig, BehaviourMix)> {
 fn print_stats(sim: &SimHandle) {
     let s = sim.stats();
     println!(
-        "placed {} refused {} answered {} agents joined {} abandoned {} ended {} live {} graph requests {}",
+        "placed {} refused {} answered {} agents joined {} abandoned {} ended {} live {} presence changes {} graph requests {}",
         s.calls_placed,
         s.calls_refused,
         s.calls_answered,
@@ -158,6 +163,7 @@ fn print_stats(sim: &SimHandle) {
         s.callers_abandoned,
         s.calls_ended,
         s.calls_live,
+        s.presence_changes,
         sim.commands().len(),
     );
 }

@@ -154,6 +154,9 @@ pub struct SimConfig {
     pub agents: Vec<SimAgent>,
     /// Teams shows an agent Busy / InACall while on a call, and their earlier presence after.
     pub presence_follows_calls: bool,
+    /// Every this often, one agent not on a call (drawn from the seed) steps Away or comes
+    /// back Available: presence traffic for demos and load tests.
+    pub presence_churn: Option<Duration>,
 }
 
 impl SimConfig {
@@ -173,6 +176,7 @@ impl SimConfig {
             keep_alive_timeout: Duration::from_secs(45 * 60),
             agents: Vec::new(),
             presence_follows_calls: true,
+            presence_churn: None,
         }
     }
 }
@@ -208,6 +212,8 @@ pub struct SimStats {
     pub calls_ended: u64,
     /// Calls and legs still up.
     pub calls_live: u64,
+    /// Presence changes of agents (calls and churn).
+    pub presence_changes: u64,
 }
 
 /// One callback the simulator delivered (or dropped).
@@ -258,6 +264,9 @@ impl Simulator {
             state.set_presence(a.user, a.availability, a.activity).await;
         }
         phones::expire_silent_calls(Arc::downgrade(&state));
+        if let Some(every) = state.cfg.presence_churn {
+            phones::churn_presence(Arc::downgrade(&state), every);
+        }
         let app = graph::router(state.clone());
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {

@@ -330,3 +330,15 @@ pub(super) fn expire_silent_calls(s: std::sync::Weak<SimState>) {
         }
     });
 }
+
+/// Steps one agent Away or back every `every` (see `SimConfig::presence_churn`).
+pub(super) fn churn_presence(s: std::sync::Weak<SimState>, every: Duration) {
+    tokio::spawn(async move {
+        let every = every.max(Duration::from_millis(1));
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(st) = s.upgrade() else { return };
+            st.churn_one();
+        }
+    });
+}

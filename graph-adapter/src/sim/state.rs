@@ -139,6 +139,7 @@ pub(super) struct Counters {
     pub agents_joined: AtomicU64,
     pub abandoned: AtomicU64,
     pub ended: AtomicU64,
+    pub presence: AtomicU64,
 }
 
 impl Counters {
@@ -248,6 +249,7 @@ impl SimState {
             callers_abandoned: get(&c.abandoned),
             calls_ended: get(&c.ended),
             calls_live: u64::try_from(lock(&self.calls).len()).unwrap_or(u64::MAX),
+            presence_changes: get(&c.presence),
         }
     }
 
@@ -748,6 +750,7 @@ impl SimState {
     /// receiver reads the values back, as with real Graph).
     fn change_presence(&self, id: &str, a: Availability, act: Activity) -> Vec<(String, Value)> {
         let seq = self.presence_seq.fetch_add(1, Ordering::SeqCst) + 1;
+        Counters::bump(&self.stats.presence);
         lock(&self.presence).insert(id.to_owned(), (a, act, seq));
         lock(&self.subs)
             .iter()
@@ -801,6 +804,29 @@ impl SimState {
             let me = self.clone();
             tokio::spawn(async move { me.deliver_presence(targets).await });
         }
+    }
+
+    /// One agent not on a call steps Away, or comes back Available.
+    pub fn churn_one(self: &Arc<Self>) {
+        let mut agents: Vec<UserId> = lock(&self.behaviours).keys().copied().collect();
+        agents.sort_unstable();
+        let busy = lock(&self.in_call);
+        agents.retain(|u| !busy.contains_key(&u.to_string()));
+        drop(busy);
+        if agents.is_empty() {
+            return;
+        }
+        let i = self.with_rng(|r| r.random_range(0..agents.len()));
+        let Some(id) = agents.get(i).map(ToString::to_string) else {
+            return;
+        };
+        let now = lock(&self.presence).get(&id).map(|p| p.0);
+        let (a, act) = if now == Some(Availability::Available) {
+            (Availability::Away, Activity::Away)
+        } else {
+            (Availability::Available, Activity::Available)
+        };
+        self.set_presence_soon(&id, a, act);
     }
 
     /// An agent's phone connected: Teams shows them Busy / InACall.

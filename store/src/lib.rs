@@ -35,8 +35,10 @@ pub async fn open(url: &str) -> Result<Arc<dyn FullStore>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::connect(url).await?))
     } else if url.contains("://") && !url.starts_with("sqlite:") {
+        // Name the scheme only: the rest of a URL may hold a password.
+        let scheme = url.split("://").next().unwrap_or_default();
         Err(StoreError::Other(format!(
-            "unsupported database URL scheme: {url}"
+            "unsupported database URL scheme {scheme:?}: use sqlite:// or postgres://"
         )))
     } else {
         Ok(Arc::new(SqliteStore::open(url).await?))

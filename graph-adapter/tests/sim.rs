@@ -461,3 +461,17 @@ async fn presence_churns_among_agents_off_a_call() {
         "{now:?}"
     );
 }
+
+#[tokio::test]
+async fn long_runs_count_instead_of_keeping_records() {
+    let mut env = env(|c| c.keep_records = false).await;
+    let (call, t) = env.answered_call(pstn()).await;
+    env.run(&call, t, CallAction::KeepAlive).await.unwrap();
+    let st = env.sim.stats();
+    assert_eq!(st.graph_requests, 2, "answer and keepAlive");
+    assert!(
+        st.callbacks_sent >= 3,
+        "incoming, establishing, established"
+    );
+    assert!(env.sim.commands().is_empty() && env.sim.callbacks().is_empty());
+}

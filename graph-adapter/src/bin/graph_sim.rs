@@ -103,6 +103,9 @@ struct Args {
     fault_slow: u32,
     #[arg(long, default_value_t = 3000)]
     slow_ms: u64,
+    /// Keep every request and callback in memory (off by default: long runs would grow).
+    #[arg(long)]
+    keep_records: bool,
     /// Callbacks dropped per fault round.
     #[arg(long, default_value_t = 0)]
     fault_lose: u32,
@@ -131,6 +134,7 @@ fn config(a: &Args) -> Result<(SimConfig, BehaviourMix)> {
     cfg.issuer = a.issuer.clone();
     cfg.ring_timeout = Duration::from_secs(a.ring_timeout_s);
     cfg.presence_follows_calls = !a.static_presence;
+    cfg.keep_records = a.keep_records;
     cfg.presence_churn =
         (a.presence_churn_ms > 0).then(|| Duration::from_millis(a.presence_churn_ms));
     if let Some(t) = &a.tenant {
@@ -155,7 +159,7 @@ fn config(a: &Args) -> Result<(SimConfig, BehaviourMix)> {
 fn print_stats(sim: &SimHandle) {
     let s = sim.stats();
     println!(
-        "placed {} refused {} answered {} agents joined {} abandoned {} ended {} live {} presence changes {} graph requests {}",
+        "placed {} refused {} answered {} agents joined {} abandoned {} ended {} live {} presence changes {} graph requests {} callbacks {}",
         s.calls_placed,
         s.calls_refused,
         s.calls_answered,
@@ -164,7 +168,8 @@ fn print_stats(sim: &SimHandle) {
         s.calls_ended,
         s.calls_live,
         s.presence_changes,
-        sim.commands().len(),
+        s.graph_requests,
+        s.callbacks_sent,
     );
 }
 

@@ -157,6 +157,9 @@ pub struct SimConfig {
     /// Every this often, one agent not on a call (drawn from the seed) steps Away or comes
     /// back Available: presence traffic for demos and load tests.
     pub presence_churn: Option<Duration>,
+    /// Keep every request and callback for [`SimHandle::commands`] and
+    /// [`SimHandle::callbacks`] (tests); long load runs turn it off and read [`SimStats`].
+    pub keep_records: bool,
 }
 
 impl SimConfig {
@@ -177,6 +180,7 @@ impl SimConfig {
             agents: Vec::new(),
             presence_follows_calls: true,
             presence_churn: None,
+            keep_records: true,
         }
     }
 }
@@ -214,6 +218,10 @@ pub struct SimStats {
     pub calls_live: u64,
     /// Presence changes of agents (calls and churn).
     pub presence_changes: u64,
+    /// Graph requests served (token, OpenID and JWKS requests excluded).
+    pub graph_requests: u64,
+    /// Callbacks and change notifications sent (or dropped by a fault).
+    pub callbacks_sent: u64,
 }
 
 /// One callback the simulator delivered (or dropped).

@@ -140,6 +140,8 @@ pub(super) struct Counters {
     pub abandoned: AtomicU64,
     pub ended: AtomicU64,
     pub presence: AtomicU64,
+    pub requests: AtomicU64,
+    pub callbacks: AtomicU64,
 }
 
 impl Counters {
@@ -250,6 +252,8 @@ impl SimState {
             calls_ended: get(&c.ended),
             calls_live: u64::try_from(lock(&self.calls).len()).unwrap_or(u64::MAX),
             presence_changes: get(&c.presence),
+            graph_requests: get(&c.requests),
+            callbacks_sent: get(&c.callbacks),
         }
     }
 
@@ -338,6 +342,10 @@ impl SimState {
         status: u16,
         answer: Option<&Value>,
     ) {
+        Counters::bump(&self.stats.requests);
+        if !self.cfg.keep_records {
+            return;
+        }
         let call = self.call_of(path, answer);
         lock(&self.commands).push(RecordedCommand {
             method: method.to_owned(),
@@ -360,6 +368,13 @@ impl SimState {
             _ => return None,
         };
         Some(lock(&self.parents).get(&id).cloned().unwrap_or(id))
+    }
+
+    fn keep_callback(&self, c: DeliveredCallback) {
+        Counters::bump(&self.stats.callbacks);
+        if self.cfg.keep_records {
+            lock(&self.callbacks).push(c);
+        }
     }
 
     /// Remembers that `leg` was created for `parent`.
@@ -443,7 +458,7 @@ impl SimState {
                 Err(_) => None,
             }
         };
-        lock(&self.callbacks).push(DeliveredCallback {
+        self.keep_callback(DeliveredCallback {
             url: url.to_owned(),
             body,
             status,
@@ -788,7 +803,7 @@ impl SimState {
                     .ok()
                     .map(|r| r.status().as_u16())
             };
-            lock(&self.callbacks).push(DeliveredCallback { url, body, status });
+            self.keep_callback(DeliveredCallback { url, body, status });
         }
     }
 
@@ -891,7 +906,7 @@ impl SimState {
             .await
             .ok()
             .map(|r| r.status().as_u16());
-        lock(&self.callbacks).push(DeliveredCallback { url, body, status });
+        self.keep_callback(DeliveredCallback { url, body, status });
     }
 
     pub async fn lifecycle_event(&self, id: &str, event: &str) -> Option<u16> {
@@ -916,7 +931,7 @@ impl SimState {
             .await
             .ok()
             .map(|r| r.status().as_u16());
-        lock(&self.callbacks).push(DeliveredCallback { url, body, status });
+        self.keep_callback(DeliveredCallback { url, body, status });
         status
     }
 

@@ -55,7 +55,14 @@ impl Server {
         }
         self.state.node.clone().shutdown().await;
         self.retention.abort();
-        self.writer.shutdown().await;
+        // The writer retries while the database is down; past the grace period what is still
+        // buffered is reported, not waited for forever.
+        if tokio::time::timeout(grace, self.writer.shutdown()).await.is_err() {
+            tracing::error!(
+                unwritten = self.writer.backlog(),
+                "the database did not take the last records within the grace period"
+            );
+        }
         if let Some(sim) = &self.simulator {
             sim.shutdown();
         }

@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use std::ops::{Add, Sub};
 use std::time::Duration;
 
-/// Milliseconds since an epoch the caller chooses (the actor runtime uses its start time;
-/// the store uses the Unix epoch). Only differences and ordering matter to routing.
+/// Milliseconds since an epoch the caller chooses. Only differences and ordering matter to
+/// routing; the actor runtime and the store both use the Unix epoch, so stored times are
+/// wall-clock times (retention and reporting rely on it).
 #[derive(
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Debug, Serialize, Deserialize,
 )]

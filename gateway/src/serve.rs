@@ -57,7 +57,10 @@ impl Server {
         self.retention.abort();
         // The writer retries while the database is down; past the grace period what is still
         // buffered is reported, not waited for forever.
-        if tokio::time::timeout(grace, self.writer.shutdown()).await.is_err() {
+        if tokio::time::timeout(grace, self.writer.shutdown())
+            .await
+            .is_err()
+        {
             tracing::error!(
                 unwritten = self.writer.backlog(),
                 "the database did not take the last records within the grace period"

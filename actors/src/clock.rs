@@ -3,11 +3,8 @@
 //! stored times (snapshots, facts) are comparable across restarts, and under tokio's paused time
 //! (tests) the machines' clock moves exactly with the paused clock.
 
-use crate::shared::{Kinded, tell};
-use ractor::ActorRef;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use stratus_routing::time::Instant;
-use tokio::task::JoinHandle;
 
 /// The node's clock.
 #[derive(Clone, Copy, Debug)]
@@ -38,22 +35,5 @@ impl Clock {
     pub fn to_tokio(&self, at: Instant) -> tokio::time::Instant {
         let ms = at.as_millis().saturating_sub(self.origin_ms);
         self.origin + Duration::from_millis(ms)
-    }
-
-    /// Sends `msg` to `to` when the clock reads `at`. The deadline is fixed here, in the handler
-    /// that asks for it, not when the timer task first runs (ractor's `send_after` gotcha).
-    pub(crate) fn schedule_at<M: Kinded>(
-        &self,
-        at: Instant,
-        to: &ActorRef<M>,
-        msg: M,
-    ) -> JoinHandle<()> {
-        let deadline = self.to_tokio(at);
-        let to = to.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep_until(deadline).await;
-            // The actor may be gone: a timer for a stopped actor is moot.
-            tell(&to, msg);
-        })
     }
 }

@@ -20,7 +20,8 @@
 //! - `root.rs`, `tenant.rs`, `user.rs`, `service.rs`, `task.rs` the actors; `flow.rs` the
 //!   machine a task actor runs (a call's or an external task's).
 //! - `clock.rs` time: `routing::time::Instant` is milliseconds since the UNIX epoch, read once at
-//!   start and advanced by tokio's clock (so paused-time tests move it); `schedule_at` timers.
+//!   start and advanced by tokio's clock (so paused-time tests move it); `timers.rs` the node's
+//!   one timer service (a deadline heap), which every actor's timers go through.
 //! - `stats.rs` live counters; `metrics.rs` metric names (restarts, failures, mailbox depth,
 //!   handler time, offers by result, queue depth).
 //! - [`fakes`] in-memory `Store`, `EventSink` and `CallControl` for tests and the demo.
@@ -48,6 +49,7 @@ mod shared;
 mod stats;
 mod task;
 mod tenant;
+mod timers;
 mod user;
 
 pub use api::{

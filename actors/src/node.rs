@@ -60,9 +60,9 @@ impl Node {
         ports: Ports,
         parent: Option<ractor::ActorCell>,
     ) -> Result<Node, ActorsError> {
-        let rt = Arc::new(Runtime::new(config, ports));
-        let dir = Arc::new(TenantDirectory::default());
         let token = CancellationToken::new();
+        let rt = Arc::new(Runtime::new(config, ports, token.clone()));
+        let dir = Arc::new(TenantDirectory::default());
         let args = RootArgs {
             rt: rt.clone(),
             dir: dir.clone(),

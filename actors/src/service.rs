@@ -189,11 +189,9 @@ fn run_effects(
                 shared.to_user(user, UserMsg::Input(UserInput::Release { offer, cause }));
             }
             QueueEffect::ArmTimer { timer, at } => {
-                shared.rt.clock.schedule_at(
-                    at,
-                    myself,
-                    ServiceMsg::Input(QueueInput::Timer(timer)),
-                );
+                shared
+                    .rt
+                    .schedule_at(at, myself, ServiceMsg::Input(QueueInput::Timer(timer)));
             }
             QueueEffect::TimedOut { task } => {
                 shared.to_task(task, TaskMsg::Input(CallInput::QueueTimedOut));

@@ -10,6 +10,7 @@ use crate::error::ActorsError;
 use crate::metrics::{self, Kind};
 use crate::ports::Ports;
 use crate::stats::Stats;
+use crate::timers::{TimerId, Timers};
 use dashmap::DashMap;
 use ractor::{ActorId, ActorRef, Message, RpcReplyPort};
 use std::collections::{HashMap, VecDeque};
@@ -26,11 +27,14 @@ use stratus_routing::ids::{
 use stratus_routing::model::Presence;
 use stratus_routing::port::{CallEventKind, LiveTaskSnapshot, Record, TenantSnapshot};
 use stratus_routing::queue::QueueInput;
+use stratus_routing::time::Instant;
 use stratus_routing::user::UserInput;
+use tokio_util::sync::CancellationToken;
 
 /// Node-wide state: ports, clock, counters, and the call-id index of the hot path.
 pub(crate) struct Runtime {
     pub clock: Clock,
+    pub timers: Timers,
     pub config: NodeConfig,
     pub ports: Ports,
     pub stats: Stats,
@@ -43,10 +47,12 @@ pub(crate) struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(config: NodeConfig, ports: Ports) -> Self {
+    /// Starts the node's timer service (ends with `token`): call inside the tokio runtime.
+    pub fn new(config: NodeConfig, ports: Ports, token: CancellationToken) -> Self {
         let clock = Clock::start();
         Runtime {
             clock,
+            timers: Timers::start(token),
             config,
             ports,
             stats: Stats::default(),
@@ -71,6 +77,18 @@ impl Runtime {
             }
             f.push(what);
         }
+    }
+
+    /// Sends `msg` to `to` when the machines' clock reads `at`. The deadline is fixed here, in the
+    /// handler that asks for it, not when some timer task first runs (ractor's `send_after` gotcha).
+    pub fn schedule_at<M: Kinded>(&self, at: Instant, to: &ActorRef<M>, msg: M) -> TimerId {
+        let to = to.clone();
+        self.timers.arm(
+            self.clock.to_tokio(at),
+            Box::new(move || {
+                tell(&to, msg);
+            }),
+        )
     }
 
     pub fn emit(&self, record: Record) {

@@ -7,6 +7,7 @@ use crate::error::ActorsError;
 use crate::flow::Flow;
 use crate::metrics::{self, Kind};
 use crate::shared::{ServiceMsg, TaskMsg, TenantShared, UserMsg, tell};
+use crate::timers::TimerId;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::sync::Arc;
 use stratus_routing::call::{CallEffect, CallInput};
@@ -14,11 +15,12 @@ use stratus_routing::ids::{CallId, ServiceId, TaskId, UserId};
 use stratus_routing::offer::OfferResult;
 use stratus_routing::port::{CallAction, CallCommand, LiveTaskSnapshot, Record};
 use stratus_routing::queue::{EnqueueTask, QueueInput};
-use stratus_routing::task::{Applied, DataUpdate, OfferFailure, Task, TaskState};
+use stratus_routing::task::{
+    Applied, DataUpdate, OfferFailure, Task, TaskEventKind, TaskState, TaskStateKind,
+};
 use stratus_routing::time::Instant;
 use stratus_routing::user::UserInput;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 pub(crate) struct TaskActor;
 
@@ -44,7 +46,9 @@ pub(crate) struct TaskActorState {
     call: Option<CallId>,
     /// Commands of this call, executed in order by one worker.
     commands: Option<mpsc::UnboundedSender<CallAction>>,
-    timers: Vec<JoinHandle<()>>,
+    timers: Vec<TimerId>,
+    /// The state kind of the last snapshot sent.
+    snapshot_kind: Option<TaskStateKind>,
 }
 
 impl TaskActorState {
@@ -72,6 +76,7 @@ impl Actor for TaskActor {
             call: args.call,
             commands: None,
             timers: Vec::new(),
+            snapshot_kind: None,
         };
         // The first message (start or requeue) was sent by the spawner, ahead of any other.
         if let Start::Restored(effects) = args.start {
@@ -87,7 +92,7 @@ impl Actor for TaskActor {
         state: &mut TaskActorState,
     ) -> Result<(), ActorProcessingErr> {
         for t in state.timers.drain(..) {
-            t.abort();
+            state.shared.rt.timers.cancel(t);
         }
         Ok(())
     }
@@ -185,6 +190,7 @@ fn update_task(
     };
     let effects = state.flow.update(now, data)?;
     run_effects(myself, state, now, effects);
+    store_snapshot(state);
     let waiting = matches!(
         state.flow.task().state(),
         TaskState::Queued { .. } | TaskState::Offered { .. }
@@ -347,12 +353,9 @@ fn run_effects(
                 shared.to_user(user, UserMsg::Input(UserInput::TaskEnded { offer }));
             }
             CallEffect::ArmTimer { timer, at } => {
-                let h = shared.rt.clock.schedule_at(
-                    at,
-                    myself,
-                    TaskMsg::Input(CallInput::Timer(timer)),
-                );
-                state.timers.retain(|t| !t.is_finished());
+                let h = shared
+                    .rt
+                    .schedule_at(at, myself, TaskMsg::Input(CallInput::Timer(timer)));
                 state.timers.push(h);
             }
             CallEffect::Task(applied) => record(state, *applied),
@@ -362,10 +365,12 @@ fn run_effects(
     let _ = now;
 }
 
-fn record(state: &TaskActorState, applied: Applied) {
+fn record(state: &mut TaskActorState, applied: Applied) {
     let rt = &state.shared.rt;
     let changed = !applied.events.is_empty();
+    let mut data_changed = false;
     for ev in applied.events {
+        data_changed |= ev.kind == TaskEventKind::ParameterUpdated;
         rt.stats.on_event(&ev);
         rt.emit(Record::TaskEvent(ev));
     }
@@ -377,13 +382,24 @@ fn record(state: &TaskActorState, applied: Applied) {
     }
     if changed {
         metrics::queue_depth(rt.stats.snapshot().waiting);
-        let task = state.flow.task();
-        if !task.state().is_terminal() {
-            let snap = snapshot(task, state.call.clone());
-            state.shared.snapshots.insert(task.id, snap.clone());
-            rt.emit(Record::LiveTask(Box::new(snap)));
+        // A restart restores Offered like Queued: ringing changes no snapshot.
+        let kind = state.flow.task().state().kind();
+        if data_changed || (kind != TaskStateKind::Offered && state.snapshot_kind != Some(kind)) {
+            store_snapshot(state);
         }
     }
+}
+
+/// Keeps the task's live snapshot (restart truth) and sends it to the store.
+fn store_snapshot(state: &mut TaskActorState) {
+    let task = state.flow.task();
+    if task.state().is_terminal() {
+        return;
+    }
+    let snap = snapshot(task, state.call.clone());
+    state.snapshot_kind = Some(snap.state);
+    state.shared.snapshots.insert(task.id, snap.clone());
+    state.shared.rt.emit(Record::LiveTask(Box::new(snap)));
 }
 
 pub(crate) fn snapshot(task: &Task, call: Option<CallId>) -> LiveTaskSnapshot {

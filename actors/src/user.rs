@@ -186,7 +186,6 @@ fn run_effects(
             UserEffect::ArmTimer { timer, at } => {
                 shared
                     .rt
-                    .clock
                     .schedule_at(at, myself, UserMsg::Input(UserInput::Timer(timer)));
             }
             UserEffect::LeaseExpired { offer, task, .. } => {

@@ -105,7 +105,7 @@ pub struct RoutingConfig {
     pub bid_window_ms: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
     /// Label metrics by tenant (bounded-cardinality switch: off by default).
@@ -181,14 +181,6 @@ impl Default for GraphConfig {
 impl Default for RoutingConfig {
     fn default() -> Self {
         RoutingConfig { bid_window_ms: 5 }
-    }
-}
-
-impl Default for MetricsConfig {
-    fn default() -> Self {
-        MetricsConfig {
-            per_tenant_labels: false,
-        }
     }
 }
 

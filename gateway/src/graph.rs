@@ -147,27 +147,37 @@ fn handshake(query: Option<&str>) -> Option<Response> {
     })
 }
 
-fn manager_for(state: &AppState, tenant: &str) -> Result<Arc<PresenceManager>, Response> {
+/// Why a change notification is refused (answered with its status and a JSON body).
+struct Refusal {
+    code: u16,
+    message: String,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        refusal(self.code, self.message)
+    }
+}
+
+fn manager_for(state: &AppState, tenant: &str) -> Result<Arc<PresenceManager>, Refusal> {
     tenant
         .parse::<M365TenantId>()
         .ok()
         .and_then(|t| state.presence.get(&t))
-        .ok_or_else(|| {
-            refusal(
-                404,
-                format!("no presence subscriptions for tenant {tenant:?}"),
-            )
+        .ok_or_else(|| Refusal {
+            code: 404,
+            message: format!("no presence subscriptions for tenant {tenant:?}"),
         })
 }
 
 /// Checks what must be refused at once: an unreadable body (400) and a forged `clientState`
 /// (403). Everything else is acknowledged and done detached, within Graph's answer deadline.
-fn precheck(state: &AppState, kind: &'static str, body: &[u8]) -> Result<(), Response> {
+fn precheck(state: &AppState, kind: &'static str, body: &[u8]) -> Result<(), Refusal> {
     let refuse = |code: u16, message: String| {
         metrics::counter!("stratus_graph_webhook_refused_total", "kind" => kind, "status" => code.to_string())
             .increment(1);
         tracing::warn!(kind, status = code, %message, "change notification refused");
-        refusal(code, message)
+        Refusal { code, message }
     };
     let batch = parse_change_notifications(body).map_err(|e| refuse(400, e.to_string()))?;
     let expected = state.config.graph.client_state.as_str();
@@ -196,10 +206,10 @@ pub async fn presence(
     }
     let manager = match manager_for(&state, &tenant) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if let Err(r) = precheck(&state, "presence", &body) {
-        return r;
+        return r.into_response();
     }
     // A basic notification needs a read-back of the presence, which may take longer than
     // Graph waits for an answer, so it runs detached.
@@ -223,10 +233,10 @@ pub async fn lifecycle(
     }
     let manager = match manager_for(&state, &tenant) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if let Err(r) = precheck(&state, "lifecycle", &body) {
-        return r;
+        return r.into_response();
     }
     tokio::spawn(async move {
         if let Err(e) = manager.handle_lifecycle(&body).await {

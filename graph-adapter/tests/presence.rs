@@ -352,3 +352,21 @@ async fn subscriptions_never_ask_for_more_than_60_minutes() {
     let d = PresenceConfig::new("a", "b", "c");
     assert!(d.lifetime <= Duration::from_secs(3600) && d.renew_before < d.lifetime);
 }
+
+#[tokio::test]
+async fn users_no_longer_wanted_are_unsubscribed() {
+    let (env, m, mut rx, _) = setup(1).await;
+    let (a, b) = (user(1), user(2));
+    m.set_users(&[a, b]).await.unwrap();
+    next(&mut rx).await;
+    next(&mut rx).await;
+    assert_eq!(env.sim.subscriptions().len(), 2);
+    m.set_users(&[a]).await.unwrap();
+    let subs = env.sim.subscriptions();
+    assert_eq!(subs.len(), 1);
+    assert_eq!(subs[0].1, vec![a.to_string()]);
+    assert_eq!(env.commands_matching("DELETE", "").len(), 1);
+    assert_eq!(m.subscriptions().await.len(), 1);
+    // Only the new subscription's users are read: nothing new for a.
+    assert!(rx.try_recv().is_err());
+}

@@ -153,6 +153,7 @@ pub struct PresenceManager {
     tenant: M365TenantId,
     cfg: PresenceConfig,
     state: Mutex<State>,
+    reconcile_lock: Mutex<()>,
     sink: Arc<dyn PresenceSink>,
 }
 
@@ -168,6 +169,7 @@ impl PresenceManager {
             tenant,
             cfg,
             state: Mutex::new(State::default()),
+            reconcile_lock: Mutex::new(()),
             sink,
         }
     }
@@ -242,56 +244,104 @@ impl PresenceManager {
             .map(|_| ())
     }
 
+    async fn delete(&self, id: &str) -> Result<(), GraphError> {
+        let r = self
+            .adapter
+            .client()
+            .send(GraphRequest {
+                operation: "deleteSubscription",
+                tenant: self.tenant,
+                method: Method::DELETE,
+                path: format!("/subscriptions/{id}"),
+                body: None,
+                idempotent: true,
+            })
+            .await;
+        match r {
+            Ok(_) | Err(GraphError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Creates missing subscriptions, renews those close to expiry, recreates those Graph
-    /// forgot (a PATCH on an expired subscription is 404), and resyncs recreated users.
+    /// forgot (a PATCH on an expired subscription is 404), deletes those nobody is wanted in,
+    /// and resyncs the users of new subscriptions. The state lock is not held across Graph
+    /// requests, so notifications keep flowing meanwhile; reconciles run one at a time.
     pub async fn reconcile(&self) -> Result<(), PresenceError> {
-        let mut st = self.state.lock().await;
+        let _one_at_a_time = self.reconcile_lock.lock().await;
         let now = Instant::now();
-        // Renew or drop.
+        let (due, unwanted) = {
+            let st = self.state.lock().await;
+            let wanted: std::collections::HashSet<&String> = st.wanted.iter().collect();
+            let unwanted: Vec<String> = st
+                .subs
+                .iter()
+                .filter(|s| !s.users.iter().any(|u| wanted.contains(u)))
+                .map(|s| s.id.clone())
+                .collect();
+            let due: Vec<(String, Vec<String>)> = st
+                .subs
+                .iter()
+                .filter(|s| s.expires_at <= now + self.cfg.renew_before)
+                .filter(|s| !unwanted.contains(&s.id))
+                .map(|s| (s.id.clone(), s.users.clone()))
+                .collect();
+            (due, unwanted)
+        };
+        for id in unwanted {
+            self.delete(&id).await?;
+            self.state.lock().await.subs.retain(|s| s.id != id);
+        }
         let mut lost: Vec<String> = Vec::new();
-        let mut keep = Vec::new();
-        for mut s in std::mem::take(&mut st.subs) {
-            if s.expires_at <= now + self.cfg.renew_before {
-                match self.renew(&s.id).await {
-                    Ok(()) => {
-                        s.expires_at = Instant::now() + self.lifetime();
-                        keep.push(s);
-                    }
-                    Err(GraphError::NotFound) => lost.extend(s.users.clone()),
-                    Err(e) => {
-                        keep.push(s);
-                        st.subs = keep;
-                        return Err(e.into());
+        for (id, users) in due {
+            match self.renew(&id).await {
+                Ok(()) => {
+                    let until = Instant::now() + self.lifetime();
+                    let mut st = self.state.lock().await;
+                    if let Some(s) = st.subs.iter_mut().find(|s| s.id == id) {
+                        s.expires_at = until;
                     }
                 }
-            } else {
-                keep.push(s);
+                Err(GraphError::NotFound) => {
+                    self.state.lock().await.subs.retain(|s| s.id != id);
+                    lost.extend(users);
+                }
+                Err(e) => return Err(e.into()),
             }
         }
-        st.subs = keep;
         // Subscribe whoever is wanted and not covered.
-        let covered: std::collections::HashSet<&String> =
-            st.subs.iter().flat_map(|s| s.users.iter()).collect();
-        let missing: Vec<String> = st
-            .wanted
-            .iter()
-            .filter(|u| !covered.contains(u))
-            .cloned()
-            .collect();
+        let missing: Vec<String> = {
+            let st = self.state.lock().await;
+            let covered: std::collections::HashSet<&String> =
+                st.subs.iter().flat_map(|s| s.users.iter()).collect();
+            st.wanted
+                .iter()
+                .filter(|u| !covered.contains(u))
+                .cloned()
+                .collect()
+        };
         let chunk = self.cfg.chunk.clamp(1, MAX_IDS);
-        let mut created = Vec::new();
+        let mut failed = None;
         for c in missing.chunks(chunk) {
-            let s = self.create(c).await?;
-            created.extend(s.users.clone());
-            st.subs.push(s);
+            match self.create(c).await {
+                Ok(s) => {
+                    // A new subscription only tells future changes: its users are read below.
+                    lost.extend(s.users.iter().cloned());
+                    self.state.lock().await.subs.push(s);
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
         }
-        drop(st);
-        // A new subscription only tells future changes: read the current state now.
-        lost.extend(created);
         if !lost.is_empty() {
             self.resync(&lost).await?;
         }
-        Ok(())
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     /// Reads presence with getPresencesByUserId and applies it (after any gap).

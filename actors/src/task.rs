@@ -1,6 +1,6 @@
 //! The task actor: one live task (a call, or an external task without a call). It runs the task's
 //! flow machine and carries out its effects: call-control commands (sent in order by a per-call
-//! worker, never awaited in the handler), casts to the queue and users, timers, records.
+//! drainer, never awaited in the handler), casts to the queue and users, timers, records.
 
 use crate::api::TaskLive;
 use crate::error::ActorsError;
@@ -9,7 +9,9 @@ use crate::metrics::{self, Kind};
 use crate::shared::{ServiceMsg, TaskMsg, TenantShared, UserMsg, tell};
 use crate::timers::TimerId;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::Mutex;
 use stratus_routing::call::{CallEffect, CallInput};
 use stratus_routing::ids::{CallId, ServiceId, TaskId, UserId};
 use stratus_routing::offer::OfferResult;
@@ -20,7 +22,6 @@ use stratus_routing::task::{
 };
 use stratus_routing::time::Instant;
 use stratus_routing::user::UserInput;
-use tokio::sync::mpsc;
 
 pub(crate) struct TaskActor;
 
@@ -44,8 +45,8 @@ pub(crate) struct TaskActorState {
     shared: Arc<TenantShared>,
     flow: Flow,
     call: Option<CallId>,
-    /// Commands of this call, executed in order by one worker.
-    commands: Option<mpsc::UnboundedSender<CallAction>>,
+    /// Commands of this call, executed in order by one drainer at a time.
+    commands: Option<Arc<Mutex<CommandQueue>>>,
     timers: Vec<TimerId>,
     /// The state kind of the last snapshot sent.
     snapshot_kind: Option<TaskStateKind>,
@@ -239,36 +240,60 @@ fn command(myself: &ActorRef<TaskMsg>, state: &mut TaskActorState, action: CallA
     let Some(call) = state.call.clone() else {
         return; // an external task has no call
     };
-    if state.commands.is_none() {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let cmd = CallCommand {
+    let queue = state.commands.get_or_insert_with(Arc::default).clone();
+    let start = {
+        let mut q = lock(&queue);
+        q.pending.push_back(action);
+        !std::mem::replace(&mut q.draining, true)
+    };
+    if start {
+        let template = CallCommand {
             tenant: state.shared.id,
             m365_tenant: state.shared.m365,
             call,
             task: state.task_id(),
             action: CallAction::KeepAlive,
         };
-        tokio::spawn(command_worker(
+        tokio::spawn(drain_commands(
             state.shared.rt.ports.calls.clone(),
-            cmd,
-            rx,
+            template,
+            queue,
             myself.clone(),
         ));
-        state.commands = Some(tx);
-    }
-    if let Some(tx) = &state.commands {
-        let _ = tx.send(action);
     }
 }
 
-/// Executes one call's commands in order. A failed ring comes back as `RingFailed`.
-async fn command_worker(
+/// A call's commands waiting to be executed, in order. At most one drainer runs at a time and it
+/// ends when the queue is empty, so an idle call holds no task and no channel.
+#[derive(Default)]
+pub(crate) struct CommandQueue {
+    pending: VecDeque<CallAction>,
+    draining: bool,
+}
+
+fn lock(q: &Mutex<CommandQueue>) -> std::sync::MutexGuard<'_, CommandQueue> {
+    // The queue holds plain values: a poisoned lock is still consistent.
+    q.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Executes one call's queued commands in order. A failed ring comes back as `RingFailed`.
+async fn drain_commands(
     calls: Arc<dyn stratus_routing::port::CallControl>,
     template: CallCommand,
-    mut rx: mpsc::UnboundedReceiver<CallAction>,
+    queue: Arc<Mutex<CommandQueue>>,
     task: ActorRef<TaskMsg>,
 ) {
-    while let Some(action) = rx.recv().await {
+    loop {
+        let action = {
+            let mut q = lock(&queue);
+            match q.pending.pop_front() {
+                Some(a) => a,
+                None => {
+                    q.draining = false;
+                    return;
+                }
+            }
+        };
         let ring = match &action {
             CallAction::RingAgent { offer, .. } => Some(*offer),
             _ => None,
@@ -447,7 +472,7 @@ fn finish(myself: &ActorRef<TaskMsg>, state: &mut TaskActorState) {
         tenant: shared.id,
         task,
     });
-    // Commands already queued still go out: the worker drains the channel, then ends.
+    // Commands already queued still go out: the drainer holds the queue until it is empty.
     state.commands = None;
     myself.stop(None);
 }

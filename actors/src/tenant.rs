@@ -105,6 +105,7 @@ impl Actor for TenantActor {
         state: &mut TenantState,
     ) -> Result<(), ActorProcessingErr> {
         metrics::received(Kind::Tenant);
+        let started = std::time::Instant::now();
         match msg {
             TenantMsg::Restart(key) => restart(&myself, state, key).await,
             TenantMsg::Reconcile(snapshot, reply) => {
@@ -117,6 +118,7 @@ impl Actor for TenantActor {
                 }
             }
         }
+        metrics::handled(Kind::Tenant, started.elapsed());
         Ok(())
     }
 

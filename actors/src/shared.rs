@@ -157,6 +157,8 @@ pub(crate) enum TaskMsg {
     Live(Reply<crate::api::TaskLive>),
     /// A service restarted: a task waiting in it enqueues again.
     Requeue(ServiceId),
+    /// A service was removed from the configuration: a task waiting in it ends as timed out.
+    ServiceRemoved(ServiceId),
     /// A user's actor died: withdraw any ring to them.
     UserLost(UserId),
     #[cfg(test)]

@@ -146,6 +146,11 @@ fn on_message(myself: &ActorRef<TaskMsg>, msg: TaskMsg, state: &mut TaskActorSta
                 ringing: state.flow.offers().into_iter().map(|(_, u)| u).collect(),
             });
         }
+        TaskMsg::ServiceRemoved(service) => {
+            if service == state.service() {
+                step(myself, state, now, CallInput::QueueTimedOut);
+            }
+        }
         TaskMsg::Requeue(service) => {
             if service == state.service() {
                 requeue(state, now);

@@ -438,6 +438,10 @@ async fn reconcile(myself: &ActorRef<TenantMsg>, state: &mut TenantState, snap: 
             if let Some((_, a)) = shared.services.remove(&id) {
                 a.stop(Some("service removed".into()));
             }
+            // Its waiting tasks lose their queue (and its max-wait timer): they end now.
+            for_each_task(&shared, |t| {
+                tell(t, TaskMsg::ServiceRemoved(id));
+            });
         }
     }
     shared.by_app_instance.clear();

@@ -149,3 +149,24 @@ async fn load_tenant_reconciles_added_changed_and_removed_services_and_users() {
     w.wait(Duration::from_secs(1)).await;
     w.finish().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_removed_service_ends_its_waiting_calls() {
+    let w = World::start(snapshot(
+        vec![service(1, Distribution::DirectConference)],
+        vec![user(1, &[1])],
+    ))
+    .await;
+    let task = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    w.store.delete_service(TENANT, s(1)).await.unwrap();
+    w.node.load_tenant(TENANT).await.unwrap();
+    w.settle().await;
+    assert_eq!(w.commands(task), ["answer", "hangup"]);
+    assert_eq!(w.events(task).last().unwrap(), "Terminated(QueueTimeout)");
+    assert!(matches!(
+        w.node.service_live(TENANT, s(1)).await,
+        Err(ActorsError::UnknownService)
+    ));
+    w.finish().await;
+}

@@ -25,6 +25,7 @@ use stratus_routing::ids::{
     CallId, Guid, M365TenantId, PolicyId, ProfileId, ServiceId, TaskId, TenantId, UserId,
 };
 use stratus_routing::model::Presence;
+use stratus_routing::offer::Lease;
 use stratus_routing::port::{CallEventKind, LiveTaskSnapshot, Record, TenantSnapshot};
 use stratus_routing::queue::QueueInput;
 use stratus_routing::time::Instant;
@@ -257,6 +258,9 @@ pub(crate) struct TenantShared {
     pub presence: DashMap<UserId, Presence>,
     /// Last snapshot of every live task (what the store was also sent): restart truth.
     pub snapshots: DashMap<TaskId, LiveTaskSnapshot>,
+    /// Connected leases per user, as the live tasks know them: a rebuilt user actor takes them
+    /// back, so it is not offered work while it is on a task.
+    pub connected: DashMap<UserId, Vec<Lease>>,
     /// Supervised children by actor id.
     pub children: DashMap<ActorId, ChildKey>,
     pub decisions: DecisionLog,
@@ -277,6 +281,7 @@ impl TenantShared {
             catalog: RwLock::new(Catalog::default()),
             presence: DashMap::new(),
             snapshots: DashMap::new(),
+            connected: DashMap::new(),
             children: DashMap::new(),
             decisions: DecisionLog::default(),
         };

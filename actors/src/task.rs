@@ -13,8 +13,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::Mutex;
 use stratus_routing::call::{CallEffect, CallInput};
-use stratus_routing::ids::{CallId, ServiceId, TaskId, UserId};
-use stratus_routing::offer::OfferResult;
+use stratus_routing::ids::{CallId, OfferId, ServiceId, TaskId, UserId};
+use stratus_routing::offer::{Lease, LeaseTerms, OfferResult};
 use stratus_routing::port::{CallAction, CallCommand, LiveTaskSnapshot, Record};
 use stratus_routing::queue::{EnqueueTask, QueueInput};
 use stratus_routing::task::{
@@ -48,6 +48,8 @@ pub(crate) struct TaskActorState {
     /// Commands of this call, executed in order by one drainer at a time.
     commands: Option<Arc<Mutex<CommandQueue>>>,
     timers: Vec<TimerId>,
+    /// The connected lease of this task, while it lasts.
+    connected: Option<(OfferId, UserId)>,
     /// The state kind of the last snapshot sent.
     snapshot_kind: Option<TaskStateKind>,
 }
@@ -78,6 +80,7 @@ impl Actor for TaskActor {
             commands: None,
             timers: Vec::new(),
             snapshot_kind: None,
+            connected: None,
         };
         // The first message (start or requeue) was sent by the spawner, ahead of any other.
         if let Start::Restored(effects) = args.start {
@@ -157,6 +160,11 @@ fn on_message(myself: &ActorRef<TaskMsg>, msg: TaskMsg, state: &mut TaskActorSta
             }
         }
         TaskMsg::UserLost(user) => {
+            // The user's wrap-up was state of the lost actor: it ends rather than never.
+            if matches!(state.flow.task().state(), TaskState::WrapUp { user: u, .. } if *u == user)
+            {
+                step(myself, state, now, CallInput::WrapUpEnded);
+            }
             let rings: Vec<_> = state
                 .flow
                 .offers()
@@ -370,6 +378,9 @@ fn run_effects(
                 result,
             } => {
                 metrics::offer(offer_label(result));
+                if result == OfferResult::Connected {
+                    connect(state, now, offer, user);
+                }
                 shared.to_service(
                     service,
                     ServiceMsg::Input(QueueInput::OfferEnded { offer, result }),
@@ -380,6 +391,7 @@ fn run_effects(
                 );
             }
             CallEffect::TaskEnded { offer, user } => {
+                disconnect(&shared, offer, user);
                 shared.to_user(user, UserMsg::Input(UserInput::TaskEnded { offer }));
             }
             CallEffect::ArmTimer { timer, at } => {
@@ -460,11 +472,48 @@ pub(crate) fn snapshot(task: &Task, call: Option<CallId>) -> LiveTaskSnapshot {
     }
 }
 
+/// Notes the connected lease in the tenant's live state (a rebuilt user takes it back).
+fn connect(state: &mut TaskActorState, now: Instant, offer: OfferId, user: UserId) {
+    let service = state.flow.service();
+    let lease = Lease {
+        offer,
+        service: service.id,
+        task: state.task_id(),
+        user,
+        modality: state.flow.task().modality,
+        ringing: false,
+        deadline: now,
+        terms: LeaseTerms {
+            assignment: service.assignment,
+            busy_selectable: service.busy_selectable,
+            away_selectable: service.away_selectable,
+            applies_rona: service.distribution.applies_rona(),
+            persistent_rona: service
+                .persistent_rona
+                .then(|| service.rona_reset.duration()),
+            acw: service.acw,
+        },
+        connected_at: Some(now),
+    };
+    state.shared.connected.entry(user).or_default().push(lease);
+    state.connected = Some((offer, user));
+}
+
+fn disconnect(shared: &TenantShared, offer: OfferId, user: UserId) {
+    if let Some(mut leases) = shared.connected.get_mut(&user) {
+        leases.retain(|l| l.offer != offer);
+    }
+    shared.connected.remove_if(&user, |_, l| l.is_empty());
+}
+
 /// The task is terminal: it leaves the directory and the actor stops.
 fn finish(myself: &ActorRef<TaskMsg>, state: &mut TaskActorState) {
     let shared = &state.shared;
     let task = state.task_id();
     let me = myself.get_id();
+    if let Some((offer, user)) = state.connected.take() {
+        disconnect(shared, offer, user);
+    }
     shared.tasks.remove_if(&task, |_, a| a.get_id() == me);
     shared.snapshots.remove(&task);
     if let Some(call) = &state.call {

@@ -272,6 +272,11 @@ fn lost(shared: &Arc<TenantShared>, key: ChildKey, dead: ractor::ActorId) {
             if let Some(s) = service {
                 shared.to_service(s, ServiceMsg::Input(QueueInput::Remove { task: t }));
             }
+            // Its connected lease dies with it (the users are told below).
+            for mut leases in shared.connected.iter_mut() {
+                leases.retain(|l| l.task != t);
+            }
+            shared.connected.retain(|_, l| !l.is_empty());
             for_each_user(shared, |a| {
                 tell(a, UserMsg::TaskGone(t));
             });

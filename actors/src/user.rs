@@ -48,12 +48,21 @@ impl Actor for UserActor {
         let id = args.config.id;
         let machine = UserMachine::new(now, args.config, profile, shared.rt.config.bid_window);
         let mut state = UserState { shared, machine };
-        // Start from what Teams last said, then tell the services who this user is.
-        let presence = state.shared.presence.get(&id).map(|p| *p);
-        let effects = match presence {
-            Some(p) => state.machine.handle(now, UserInput::Presence(p)),
-            None => vec![UserEffect::Availability(state.machine.availability())],
-        };
+        // Rebuilt from the live tasks (connected leases) and what Teams last said; then the
+        // services learn who this user is.
+        let leases = state
+            .shared
+            .connected
+            .get(&id)
+            .map(|l| l.clone())
+            .unwrap_or_default();
+        let mut effects = state.machine.restore_connected(now, &leases);
+        if let Some(p) = state.shared.presence.get(&id).map(|p| *p) {
+            effects.extend(state.machine.handle(now, UserInput::Presence(p)));
+        }
+        if effects.is_empty() {
+            effects.push(UserEffect::Availability(state.machine.availability()));
+        }
         run_effects(&myself, &mut state, now, effects);
         Ok(state)
     }

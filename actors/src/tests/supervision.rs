@@ -161,3 +161,45 @@ async fn shutdown_drains_and_stops_every_actor() {
     );
     w.finish().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_user_rebuilt_while_on_a_call_is_still_connected_and_a_lost_wrap_up_ends() {
+    let mut svc = service(1, Distribution::DirectConference);
+    svc.acw = stratus_routing::config::AcwSettings {
+        enabled: true,
+        time: stratus_routing::config::values::AcwTime::new(30).unwrap(),
+        early_end_allowed: true,
+        extension: None,
+    };
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    w.online(u(1)).await;
+    let task = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    w.platform("call-1", CallEventKind::AgentJoined { user: u(1) })
+        .await;
+    let shared = w.node.shared(TENANT).unwrap();
+    shared.user(u(1)).unwrap().cast(UserMsg::Crash).unwrap();
+    w.wait(Duration::from_millis(100)).await;
+    // Rebuilt from the live call: connected, so a second call is not offered to them.
+    let live = w.node.user_live(TENANT, u(1)).await.unwrap();
+    assert_eq!(live.status, UserStatus::Connected);
+    assert_eq!(live.leases, [(task, s(1), false)]);
+    let second = w.incoming("call-2", 1).await;
+    w.platform("call-2", CallEventKind::Established).await;
+    assert_eq!(w.commands(second), ["answer"]);
+
+    // The conversation ends: wrap-up runs on the rebuilt user.
+    w.platform("call-1", CallEventKind::AgentLeft { user: u(1) })
+        .await;
+    assert_eq!(
+        w.node.user_live(TENANT, u(1)).await.unwrap().status,
+        UserStatus::WrapUp
+    );
+    // The user actor dies again, in wrap-up: the task does not wait for a wrap-up nobody runs.
+    shared.user(u(1)).unwrap().cast(UserMsg::Crash).unwrap();
+    w.wait(Duration::from_millis(500)).await;
+    assert_eq!(w.events(task).last().unwrap(), "Terminated(UserAccepted)");
+    // Free again, the user takes the waiting call.
+    assert_eq!(w.commands(second), ["answer", "ring u1"]);
+    w.finish_expecting(2).await;
+}

@@ -1,0 +1,114 @@
+//! Rebuilding a user after its runtime lost it: the tasks it is connected to, as the live calls
+//! know them, are taken back as connected leases, so capacity and the Connected flag hold again.
+
+use super::{UserEffect, UserMachine};
+use crate::offer::Lease;
+use crate::time::Instant;
+
+impl UserMachine {
+    /// Takes back connected leases (ringing ones are not restored: their calls withdrew them).
+    /// Leases already held, or of another user, are ignored. No timer is armed.
+    pub fn restore_connected(&mut self, now: Instant, leases: &[Lease]) -> Vec<UserEffect> {
+        let mut out = Vec::new();
+        let mut changed = false;
+        for l in leases {
+            if l.ringing
+                || l.user != self.config.id
+                || self.leases.iter().any(|h| h.offer == l.offer)
+            {
+                continue;
+            }
+            self.leases.push(*l);
+            changed = true;
+        }
+        if changed {
+            self.changed(now, &mut out);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{
+        AcwSettings, Assignment, Capacity, ProfileKind, ResponsibilityProfile, UserConfig,
+    };
+    use crate::ids::{OfferId, ServiceId, TaskId, TenantId, UserId};
+    use crate::model::{Activity, Availability, Modality, Presence};
+    use crate::offer::LeaseTerms;
+    use crate::user::{UserInput, UserStatus};
+    use std::time::Duration;
+
+    fn machine() -> UserMachine {
+        let config = UserConfig {
+            id: UserId::from_u128(1),
+            tenant: TenantId::from_u128(2),
+            upn: "a@b".into(),
+            display_name: "A".into(),
+            memberships: Vec::new(),
+            skills: Vec::new(),
+            profiles: Vec::new(),
+            active_profile: ResponsibilityProfile::ON_DUTY,
+            not_available_reasons: Vec::new(),
+            capacity: Capacity::default(),
+        };
+        let profile = ResponsibilityProfile {
+            id: ResponsibilityProfile::ON_DUTY,
+            tenant: config.tenant,
+            name: "On Duty".into(),
+            kind: ProfileKind::OnDuty,
+        };
+        let mut m = UserMachine::new(Instant::ZERO, config, profile, Duration::ZERO);
+        m.handle(
+            Instant::ZERO,
+            UserInput::Presence(Presence {
+                availability: Availability::Available,
+                activity: Activity::Available,
+                sequence: 1,
+            }),
+        );
+        m
+    }
+
+    fn lease(offer: u64, ringing: bool) -> Lease {
+        Lease {
+            offer: OfferId(offer),
+            service: ServiceId::from_u128(3),
+            task: TaskId::from_u128(4),
+            user: UserId::from_u128(1),
+            modality: Modality::Call,
+            ringing,
+            deadline: Instant::ZERO,
+            terms: LeaseTerms {
+                assignment: Assignment::TeamsBased,
+                busy_selectable: false,
+                away_selectable: false,
+                applies_rona: true,
+                persistent_rona: None,
+                acw: AcwSettings::default(),
+            },
+            connected_at: Some(Instant::ZERO),
+        }
+    }
+
+    #[test]
+    fn a_restored_connected_lease_blocks_the_user_and_ends_with_its_task() {
+        let mut m = machine();
+        assert_eq!(m.status(), UserStatus::Idle);
+        let out = m.restore_connected(Instant::from_secs(1), &[lease(7, false), lease(8, true)]);
+        assert!(out.iter().any(|e| matches!(e, UserEffect::Availability(_))));
+        assert_eq!(m.status(), UserStatus::Connected);
+        assert_eq!(m.leases().len(), 1, "a ringing lease is not restored");
+        // Restoring twice changes nothing.
+        assert!(
+            m.restore_connected(Instant::from_secs(1), &[lease(7, false)])
+                .is_empty()
+        );
+        m.handle(
+            Instant::from_secs(2),
+            UserInput::TaskEnded { offer: OfferId(7) },
+        );
+        assert_eq!(m.status(), UserStatus::Idle);
+    }
+}

@@ -208,7 +208,12 @@ async fn run() {
         })
         .await;
         let at = rings.at.lock().unwrap().clone();
-        let last = names.iter().filter_map(|c| at.get(c)).max().copied().unwrap();
+        let last = names
+            .iter()
+            .filter_map(|c| at.get(c))
+            .max()
+            .copied()
+            .unwrap();
         total_time += last.duration_since(start);
         total_tasks += BATCH;
         for (call, t0) in names.iter().zip(&sent) {
@@ -263,7 +268,9 @@ async fn run() {
 
     let per_user = (after_users.saturating_sub(before_users)) as f64 / users as f64;
     let per_call = (after_calls.saturating_sub(after_users)) as f64 / LIVE_CALLS as f64;
-    println!("actor pipeline (in-memory ports, {users} users in {SERVICES} services, {LIVE_CALLS} live calls ringing)");
+    println!(
+        "actor pipeline (in-memory ports, {users} users in {SERVICES} services, {LIVE_CALLS} live calls ringing)"
+    );
     println!(
         "  enqueue -> lease granted: {:.0} tasks/s over {total_tasks} tasks in {BATCHES} bursts of {BATCH}",
         total_tasks as f64 / total_time.as_secs_f64()

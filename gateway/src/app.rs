@@ -58,6 +58,6 @@ impl AppState {
         if let Err(e) = self.node.load_tenant(tenant).await {
             tracing::error!(%tenant, error = %e, "could not apply a configuration change to the running tenant");
         }
-        self.presence.sync_tenant(self, tenant).await;
+        self.presence.sync_tenant(Arc::clone(&self.store), tenant);
     }
 }

@@ -37,6 +37,20 @@ impl Role {
             },
         )
     }
+    /// Exactly the names `as_str` gives (app roles as Entra issues them).
+    pub fn canonical(s: &str) -> Option<Role> {
+        [
+            Role::SystemAdmin,
+            Role::PartnerAdmin,
+            Role::TenantAdmin,
+            Role::ServiceOwner,
+            Role::Supervisor,
+            Role::Agent,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::SystemAdmin => "SystemAdmin",
@@ -100,20 +114,35 @@ pub struct Verifier {
     inner: Arc<Inner>,
 }
 
+struct Keys {
+    set: Option<JwkSet>,
+    fetched_at: Option<std::time::Instant>,
+}
+
 struct Inner {
     config: AuthConfig,
-    jwks: RwLock<Option<(JwkSet, std::time::Instant)>>,
+    keys: RwLock<Keys>,
+    /// One key fetch at a time: concurrent requests wait for it instead of fetching too.
+    fetching: tokio::sync::Mutex<()>,
     http: reqwest::Client,
 }
 
+/// Keys are re-read this often.
 const JWKS_TTL: Duration = Duration::from_secs(3600);
+/// An unknown `kid` re-reads the keys at most this often (a forged `kid` must not make every
+/// request a fetch).
+const MIN_REFETCH: Duration = Duration::from_secs(30);
 
 impl Verifier {
     pub fn new(config: AuthConfig) -> Self {
         Verifier {
             inner: Arc::new(Inner {
                 config,
-                jwks: RwLock::new(None),
+                keys: RwLock::new(Keys {
+                    set: None,
+                    fetched_at: None,
+                }),
+                fetching: tokio::sync::Mutex::new(()),
                 http: reqwest::Client::new(),
             }),
         }
@@ -123,12 +152,9 @@ impl Verifier {
         let mut v = Validation::new(alg);
         v.leeway = 30;
         v.set_required_spec_claims(&["exp"]);
+        // The issuer may name the token's own tenant (`{tid}`): checked after decoding.
+        v.iss = None;
         let c = &self.inner.config;
-        if c.issuer.is_empty() {
-            v.iss = None;
-        } else {
-            v.set_issuer(&[c.issuer.as_str()]);
-        }
         if c.audience.is_empty() {
             v.validate_aud = false;
         } else {
@@ -137,18 +163,31 @@ impl Verifier {
         v
     }
 
-    async fn jwk_key(&self, kid: &str, refresh: bool) -> Result<Option<DecodingKey>, AuthError> {
-        if !refresh {
-            let cached = self.inner.jwks.read().await;
-            if let Some((set, at)) = cached.as_ref()
-                && at.elapsed() < JWKS_TTL
-            {
-                return match set.find(kid) {
-                    Some(jwk) => DecodingKey::from_jwk(jwk)
-                        .map(Some)
-                        .map_err(|e| AuthError::Keys(e.to_string())),
-                    None => Ok(None),
-                };
+    fn cached(&self, keys: &Keys, kid: &str) -> Option<Result<DecodingKey, AuthError>> {
+        let set = keys.set.as_ref()?;
+        let fresh = keys.fetched_at.is_some_and(|at| at.elapsed() < JWKS_TTL);
+        match set.find(kid) {
+            Some(jwk) if fresh => {
+                Some(DecodingKey::from_jwk(jwk).map_err(|e| AuthError::Keys(e.to_string())))
+            }
+            _ => None,
+        }
+    }
+
+    async fn jwk_key(&self, kid: &str) -> Result<DecodingKey, AuthError> {
+        if let Some(k) = self.cached(&*self.inner.keys.read().await, kid) {
+            return k;
+        }
+        let _one = self.inner.fetching.lock().await;
+        // Someone else may have fetched while we waited.
+        {
+            let keys = self.inner.keys.read().await;
+            if let Some(k) = self.cached(&keys, kid) {
+                return k;
+            }
+            let recent = keys.fetched_at.is_some_and(|at| at.elapsed() < MIN_REFETCH);
+            if recent {
+                return Err(AuthError::Invalid("unknown key id".into()));
             }
         }
         let set: JwkSet = self
@@ -163,20 +202,23 @@ impl Verifier {
             .json()
             .await
             .map_err(|e| AuthError::Keys(e.to_string()))?;
-        let key = set
-            .find(kid)
-            .map(DecodingKey::from_jwk)
-            .transpose()
-            .map_err(|e| AuthError::Keys(e.to_string()))?;
-        *self.inner.jwks.write().await = Some((set, std::time::Instant::now()));
-        Ok(key)
+        let key = set.find(kid).map(DecodingKey::from_jwk);
+        *self.inner.keys.write().await = Keys {
+            set: Some(set),
+            fetched_at: Some(std::time::Instant::now()),
+        };
+        match key {
+            Some(k) => k.map_err(|e| AuthError::Keys(e.to_string())),
+            None => Err(AuthError::Invalid("unknown key id".into())),
+        }
     }
 
     /// Checks signature, lifetime, issuer and audience; returns the caller.
     pub async fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
-        let claims = match self.inner.config.mode {
+        let config = &self.inner.config;
+        let claims = match config.mode {
             AuthMode::Hs256 => {
                 if header.alg != Algorithm::HS256 {
                     return Err(AuthError::Invalid(format!(
@@ -184,7 +226,7 @@ impl Verifier {
                         header.alg
                     )));
                 }
-                let key = DecodingKey::from_secret(self.inner.config.hs256_secret.as_bytes());
+                let key = DecodingKey::from_secret(config.hs256_secret.as_bytes());
                 jsonwebtoken::decode::<Claims>(token, &key, &self.validation(Algorithm::HS256))
             }
             AuthMode::Jwks => {
@@ -197,20 +239,37 @@ impl Verifier {
                 let kid = header
                     .kid
                     .ok_or_else(|| AuthError::Invalid("no key id".into()))?;
-                let key = match self.jwk_key(&kid, false).await? {
-                    Some(k) => k,
-                    // An unknown key id may mean the keys rolled over: refresh once.
-                    None => self
-                        .jwk_key(&kid, true)
-                        .await?
-                        .ok_or_else(|| AuthError::Invalid("unknown key id".into()))?,
-                };
+                let key = self.jwk_key(&kid).await?;
                 jsonwebtoken::decode::<Claims>(token, &key, &self.validation(Algorithm::RS256))
             }
         }
         .map_err(|e| AuthError::Invalid(e.to_string()))?
         .claims;
-        let roles = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
+        if !config.issuer.is_empty() {
+            let expected = config.issuer.replace("{tid}", &claims.tid);
+            if claims.iss.as_deref() != Some(expected.as_str()) {
+                return Err(AuthError::Invalid("wrong issuer".into()));
+            }
+        }
+        let roles = match config.mode {
+            // Development tokens: the usual spellings.
+            AuthMode::Hs256 => claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
+            // Entra app roles: exact names only, and the operator roles only from the
+            // operator's own tenants — a customer's admin can assign any app role in their
+            // own directory.
+            AuthMode::Jwks => {
+                let operator = config
+                    .operator_tenants
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(&claims.tid));
+                claims
+                    .roles
+                    .iter()
+                    .filter_map(|r| Role::canonical(r))
+                    .filter(|r| operator || !matches!(r, Role::SystemAdmin | Role::PartnerAdmin))
+                    .collect()
+            }
+        };
         Ok(Caller {
             tid: claims.tid,
             oid: claims.oid,

@@ -57,10 +57,14 @@ pub struct AuthConfig {
     pub mode: AuthMode,
     pub hs256_secret: String,
     pub jwks_url: String,
-    /// Expected `iss` (empty: not checked).
+    /// Expected `iss`; `{tid}` stands for the token's tenant
+    /// (`https://login.microsoftonline.com/{tid}/v2.0`). Empty: not checked (hs256 only).
     pub issuer: String,
-    /// Expected `aud` (empty: not checked).
+    /// Expected `aud` (Stratus's app id URI). Required with `mode = "jwks"`.
     pub audience: String,
+    /// With `mode = "jwks"`: the Entra tenant ids whose tokens may carry the operator roles
+    /// SystemAdmin and PartnerAdmin. Tokens of other tenants never do.
+    pub operator_tenants: Vec<String>,
     /// When set, `/metrics` requires `Authorization: Bearer <metrics_token>`.
     pub metrics_token: Option<String>,
 }
@@ -96,6 +100,9 @@ pub struct GraphConfig {
     /// Text-to-speech endpoint for text prompts (`{tts_url}?text=…`); service-hosted media
     /// plays audio files only, so without it text prompts are skipped.
     pub tts_url: Option<String>,
+    /// Seconds between reads of the presence of users no subscription covers (Graph grants
+    /// presence subscriptions to delegated tokens only); 0 disables polling.
+    pub presence_poll_secs: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -155,6 +162,7 @@ impl Default for AuthConfig {
             jwks_url: String::new(),
             issuer: String::new(),
             audience: String::new(),
+            operator_tenants: Vec::new(),
             metrics_token: None,
         }
     }
@@ -174,6 +182,7 @@ impl Default for GraphConfig {
             client_state: String::new(),
             rate_limit_per_sec: 50,
             tts_url: None,
+            presence_poll_secs: 10,
         }
     }
 }
@@ -191,6 +200,10 @@ pub enum ConfigError {
     Parse(Box<figment::Error>),
     #[error("configuration key `{key}`: {problem}")]
     Invalid { key: &'static str, problem: String },
+    #[error(
+        "environment variable {0} is not a configuration key (keys are STRATUS_<SECTION>__<KEY>, e.g. STRATUS_SERVER__LISTEN)"
+    )]
+    StrayVariable(String),
 }
 
 impl Config {
@@ -213,6 +226,9 @@ impl Config {
                 .filter(|k| k.as_str().contains("__"))
                 .split("__"),
         );
+        if let Some(k) = stray_variable() {
+            return Err(ConfigError::StrayVariable(k));
+        }
         let cfg: Config = fig.extract().map_err(|e| ConfigError::Parse(Box::new(e)))?;
         cfg.validate()?;
         Ok(cfg)
@@ -228,9 +244,8 @@ impl Config {
         if self.server.listen.parse::<SocketAddr>().is_err() {
             return bad("server.listen", "not a socket address like 127.0.0.1:8080");
         }
-        let url = &self.server.public_url;
-        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
-            return bad("server.public_url", "must start with http:// or https://");
+        if !(self.server.public_url.is_empty() || is_url(&self.server.public_url)) {
+            return bad("server.public_url", "must be an http:// or https:// URL");
         }
         let db = &self.database.url;
         if !(db.starts_with("sqlite:")
@@ -245,6 +260,7 @@ impl Config {
         if self.database.context_retention_days == 0 {
             return bad("database.context_retention_days", "must be at least 1");
         }
+        let jwks = "required when auth.mode = \"jwks\"";
         match self.auth.mode {
             AuthMode::Hs256 if self.auth.hs256_secret.len() < 16 => {
                 return bad(
@@ -252,15 +268,42 @@ impl Config {
                     "must be at least 16 characters (set STRATUS_AUTH__HS256_SECRET)",
                 );
             }
-            AuthMode::Jwks if !self.auth.jwks_url.starts_with("http") => {
+            AuthMode::Jwks if !is_url(&self.auth.jwks_url) => {
+                return bad("auth.jwks_url", &format!("an http(s) URL is {jwks}"));
+            }
+            // Without them any token the identity provider signs, for any app, would do.
+            AuthMode::Jwks if self.auth.audience.is_empty() => {
+                return bad("auth.audience", jwks);
+            }
+            AuthMode::Jwks if self.auth.issuer.is_empty() => {
                 return bad(
-                    "auth.jwks_url",
-                    "must be an http(s) URL when auth.mode = \"jwks\"",
+                    "auth.issuer",
+                    &format!("{jwks} (e.g. https://login.microsoftonline.com/{{tid}}/v2.0)"),
                 );
             }
             _ => {}
         }
+        if self
+            .auth
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.len() < 16)
+        {
+            return bad(
+                "auth.metrics_token",
+                "must be at least 16 characters when set",
+            );
+        }
         if self.graph.mode == GraphMode::Microsoft {
+            for (key, url) in [
+                ("graph.base_url", &self.graph.base_url),
+                ("graph.authority", &self.graph.authority),
+                ("graph.openid_config_url", &self.graph.openid_config_url),
+            ] {
+                if !is_url(url) {
+                    return bad(key, "must be an http(s) URL");
+                }
+            }
             if self.graph.app_id.is_empty() {
                 return bad("graph.app_id", "required when graph.mode = \"microsoft\"");
             }
@@ -287,6 +330,11 @@ impl Config {
                 );
             }
         }
+        if let Some(tts) = &self.graph.tts_url
+            && !is_url(tts)
+        {
+            return bad("graph.tts_url", "must be an http(s) URL");
+        }
         if self.graph.rate_limit_per_sec == 0 {
             return bad("graph.rate_limit_per_sec", "must be at least 1");
         }
@@ -295,6 +343,31 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn is_url(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.contains(char::is_whitespace))
+}
+
+/// `STRATUS_` variables that are not configuration keys.
+const NOT_CONFIGURATION: &[&str] = &[
+    "STRATUS_CONFIG",
+    "STRATUS_LOG_FORMAT",
+    "STRATUS_USE_NEXTEST",
+];
+
+/// A `STRATUS_` variable that is neither a key (`STRATUS_<SECTION>__<KEY>`) nor a known
+/// setting is a typo: named, not ignored.
+fn stray_variable() -> Option<String> {
+    std::env::vars().map(|(k, _)| k).find(|k| {
+        k.starts_with("STRATUS_")
+            && !k.contains("__")
+            && !k.starts_with("STRATUS_TEST_")
+            && !NOT_CONFIGURATION.contains(&k.as_str())
+    })
 }
 
 #[cfg(test)]

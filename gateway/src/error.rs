@@ -102,7 +102,11 @@ impl From<stratus_routing::port::StoreError> for ApiError {
             E::NotFound { entity, id } => ApiError::not_found(format!("{entity} {id}")),
             E::Conflict(m) | E::Constraint(m) => ApiError::conflict(m),
             E::Unavailable(m) => ApiError::unavailable(m),
-            E::Other(m) => ApiError::internal(m),
+            E::Other(m) => {
+                // Database details are for the log, not for the client.
+                tracing::error!(error = %m, "store failure");
+                ApiError::internal("the request could not be completed; see the server log")
+            }
         }
     }
 }
@@ -113,13 +117,13 @@ pub fn json_rejection(r: axum::extract::rejection::JsonRejection) -> ApiError {
     match r {
         R::JsonDataError(e) => {
             let text = e.body_text();
-            // serde_path_to_error prefixes the path: "Failed to deserialize the JSON body into the
-            // target type: ring_timeout_secs: 2 s is out of range …".
+            // "Failed to deserialize the JSON body into the target type: <path>: <problem>";
+            // the path is absent for problems at the root.
             let detail = text
                 .split_once(": ")
                 .map(|(_, d)| d.to_string())
                 .unwrap_or(text);
-            let field = detail.split_once(": ").map(|(f, _)| f.to_string());
+            let field = field_of(&detail);
             ApiError {
                 field,
                 ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail)
@@ -132,6 +136,25 @@ pub fn json_rejection(r: axum::extract::rejection::JsonRejection) -> ApiError {
             e.body_text(),
         ),
         other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+/// The field a serde message is about: its leading path (`acw.seconds: …`,
+/// `preferred_users[0].priority: …`), or the name in "missing/unknown field `x`".
+fn field_of(detail: &str) -> Option<String> {
+    let path = detail.split_once(": ").map(|(p, _)| p).filter(|p| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'))
+    });
+    let named = ["missing field `", "unknown field `"].iter().find_map(|m| {
+        let rest = &detail[detail.find(m)? + m.len()..];
+        rest.split_once('`').map(|(name, _)| name)
+    });
+    match (path, named) {
+        (Some(p), Some(n)) => Some(format!("{p}.{n}")),
+        (Some(p), None) => Some(p.to_string()),
+        (None, n) => n.map(str::to_string),
     }
 }
 
@@ -149,5 +172,35 @@ impl From<stratus_actors::ActorsError> for ApiError {
             E::Store(s) => s.into(),
             E::Unavailable(m) => ApiError::unavailable(m),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn the_field_is_found_in_serde_messages() {
+        let f = |d: &str| field_of(d);
+        assert_eq!(
+            f("ring_timeout_secs: 2 s is out of range 5..=300 s at line 1 column 30").as_deref(),
+            Some("ring_timeout_secs")
+        );
+        assert_eq!(
+            f("preferred_users[0].priority: 0 is out of range").as_deref(),
+            Some("preferred_users[0].priority")
+        );
+        assert_eq!(
+            f("missing field `upn` at line 1 column 2").as_deref(),
+            Some("upn")
+        );
+        assert_eq!(
+            f("acw: unknown field `secs`, expected one of …").as_deref(),
+            Some("acw.secs")
+        );
+        assert_eq!(
+            f("invalid type: sequence, expected struct ServiceConfig"),
+            None
+        );
     }
 }

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dashmap::DashMap;
 use std::sync::Arc;
+use std::time::Duration;
 use stratus_actors::{ActorsError, Node};
 use stratus_graph::adapter::GraphAdapter;
 use stratus_graph::parse::{ChangeItem, parse_change_notifications};
@@ -17,6 +18,7 @@ use stratus_graph::presence::{PresenceConfig, PresenceManager, PresenceSink, val
 use stratus_routing::ids::{M365TenantId, TenantId, UserId};
 use stratus_routing::model::Presence;
 use stratus_routing::port::{CallEvent, CallEventKind, RejectReason};
+use stratus_store::FullStore;
 use tokio::sync::mpsc;
 
 fn status(code: u16) -> StatusCode {
@@ -70,7 +72,17 @@ pub struct PresenceIntake {
     sink: Arc<dyn PresenceSink>,
     public_url: String,
     client_state: String,
+    /// How often users no subscription covers are read with getPresencesByUserId. Graph allows
+    /// presence subscriptions with delegated permissions only; with an app-only token this
+    /// polling is how presence arrives.
+    poll_every: Duration,
     managers: DashMap<M365TenantId, Arc<PresenceManager>>,
+    /// The users watched per tenant, as last loaded.
+    watched: DashMap<M365TenantId, Arc<Vec<UserId>>>,
+    /// One update of a tenant's watched users at a time, so the newest configuration wins.
+    locks: DashMap<TenantId, Arc<tokio::sync::Mutex<()>>>,
+    /// Maintenance and polling loops, stopped at shutdown.
+    loops: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl PresenceIntake {
@@ -79,13 +91,18 @@ impl PresenceIntake {
         sink: Arc<dyn PresenceSink>,
         public_url: String,
         client_state: String,
+        poll_every: Duration,
     ) -> Self {
         PresenceIntake {
             graph,
             sink,
             public_url,
             client_state,
+            poll_every,
             managers: DashMap::new(),
+            watched: DashMap::new(),
+            locks: DashMap::new(),
+            loops: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -93,47 +110,108 @@ impl PresenceIntake {
         self.managers.get(tenant).map(|m| Arc::clone(m.value()))
     }
 
-    /// Watches the presence of every user of `tenant` (subscriptions, renewal, resync). Runs
-    /// detached: Graph may be slow or down, and presence is a soft signal.
-    pub async fn sync_tenant(&self, state: &AppState, tenant: TenantId) {
-        let snapshot = match state.store.load_tenant(tenant).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(%tenant, error = %e, "presence: cannot load the tenant");
-                return;
-            }
-        };
-        let m365 = snapshot.tenant.m365_tenant;
-        let users: Vec<UserId> = snapshot.users.iter().map(|u| u.id).collect();
-        let manager = self
-            .managers
-            .entry(m365)
-            .or_insert_with(|| {
-                let cfg = PresenceConfig::new(
-                    format!("{}/graph/presence/{m365}", self.public_url),
-                    format!("{}/graph/lifecycle/{m365}", self.public_url),
-                    self.client_state.clone(),
-                );
-                let m = Arc::new(PresenceManager::new(
-                    self.graph.clone(),
-                    m365,
-                    cfg,
-                    Arc::clone(&self.sink),
-                ));
-                Arc::clone(&m).spawn_maintenance(MAINTENANCE_EVERY);
-                m
-            })
-            .clone();
+    /// Watches the presence of every user of `tenant` (subscriptions, renewal, resync, and
+    /// polling where no subscription covers a user). Runs detached: Graph may be slow or
+    /// down, and presence is a soft signal.
+    pub fn sync_tenant(self: &Arc<Self>, store: Arc<dyn FullStore>, tenant: TenantId) {
+        let me = Arc::clone(self);
+        let lock = Arc::clone(self.locks.entry(tenant).or_default().value());
         tokio::spawn(async move {
+            let _one_at_a_time = lock.lock().await;
+            // Loaded under the lock: a later change's list is never overwritten by an older one.
+            let snapshot = match store.load_tenant(tenant).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(%tenant, error = %e, "presence: cannot load the tenant");
+                    return;
+                }
+            };
+            let m365 = snapshot.tenant.m365_tenant;
+            let users: Vec<UserId> = snapshot.users.iter().map(|u| u.id).collect();
+            me.watched.insert(m365, Arc::new(users.clone()));
+            let manager = me.manager(m365);
             if let Err(e) = manager.set_users(&users).await {
-                tracing::warn!(%tenant, error = %e, "presence subscriptions not in place yet; maintenance retries");
+                tracing::warn!(%tenant, error = %e, "presence subscriptions not in place; polling covers the users");
             }
         });
+    }
+
+    fn manager(self: &Arc<Self>, m365: M365TenantId) -> Arc<PresenceManager> {
+        if let Some(m) = self.get(&m365) {
+            return m;
+        }
+        let cfg = PresenceConfig::new(
+            format!("{}/graph/presence/{m365}", self.public_url),
+            format!("{}/graph/lifecycle/{m365}", self.public_url),
+            self.client_state.clone(),
+        );
+        let m = Arc::new(PresenceManager::new(
+            self.graph.clone(),
+            m365,
+            cfg,
+            Arc::clone(&self.sink),
+        ));
+        let m = Arc::clone(self.managers.entry(m365).or_insert(m).value());
+        let maintenance = Arc::clone(&m).spawn_maintenance(MAINTENANCE_EVERY);
+        let poller = self.spawn_poller(m365, Arc::clone(&m));
+        if let Ok(mut loops) = self.loops.lock() {
+            loops.push(maintenance);
+            loops.push(poller);
+        }
+        m
+    }
+
+    /// Reads the presence of watched users that no live subscription covers.
+    fn spawn_poller(
+        self: &Arc<Self>,
+        m365: M365TenantId,
+        manager: Arc<PresenceManager>,
+    ) -> tokio::task::JoinHandle<()> {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            if me.poll_every.is_zero() {
+                return;
+            }
+            let mut tick = tokio::time::interval(me.poll_every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(watched) = me.watched.get(&m365).map(|w| Arc::clone(w.value())) else {
+                    continue;
+                };
+                let covered: std::collections::HashSet<String> = manager
+                    .subscriptions()
+                    .await
+                    .into_iter()
+                    .flat_map(|(_, users)| users)
+                    .map(|u| u.to_ascii_lowercase())
+                    .collect();
+                let uncovered: Vec<String> = watched
+                    .iter()
+                    .map(|u| u.to_string())
+                    .filter(|u| !covered.contains(u))
+                    .collect();
+                for chunk in uncovered.chunks(stratus_graph::presence::MAX_IDS) {
+                    if let Err(e) = manager.resync(chunk).await {
+                        tracing::warn!(%m365, error = %e, "presence poll failed");
+                    }
+                }
+            }
+        })
+    }
+
+    /// Stops the maintenance and polling loops.
+    pub fn stop(&self) {
+        if let Ok(mut loops) = self.loops.lock() {
+            for l in loops.drain(..) {
+                l.abort();
+            }
+        }
     }
 }
 
 /// How often subscriptions are checked (renewal happens well before Graph's 60-minute expiry).
-const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
 
 /// The validation handshake of a subscription: the token, decoded, as `text/plain`.
 fn handshake(query: Option<&str>) -> Option<Response> {
@@ -262,13 +340,11 @@ pub fn spawn_call_forwarder(
             let call = event.call.clone();
             match (node.call_event(event), incoming) {
                 (Ok(()), _) => {}
-                (
-                    Err(e @ (ActorsError::UnknownTenant | ActorsError::UnknownService)),
-                    Some(m365),
-                ) => {
-                    tracing::warn!(%call, error = %e, "incoming call for nobody: rejected");
-                    metrics::counter!("stratus_calls_rejected_total", "reason" => "unknown_target")
-                        .increment(1);
+                // A new call nobody will take (unknown tenant or resource account, or the tenant
+                // is stopping) is rejected at once, so the caller is not left ringing.
+                (Err(e), Some(m365)) => {
+                    tracing::warn!(%call, error = %e, "incoming call not taken: rejected");
+                    metrics::counter!("stratus_calls_rejected_total", "reason" => rejection_reason(&e)).increment(1);
                     let graph = graph.clone();
                     tokio::spawn(async move {
                         if let Err(e) = graph.reject(m365, call.as_str(), RejectReason::None).await
@@ -277,13 +353,20 @@ pub fn spawn_call_forwarder(
                         }
                     });
                 }
-                (Err(e), _) => {
+                (Err(e), None) => {
                     // A late notification for a call that has ended: nothing to do.
                     tracing::debug!(%call, error = %e, "call event not delivered");
                 }
             }
         }
     })
+}
+
+fn rejection_reason(e: &ActorsError) -> &'static str {
+    match e {
+        ActorsError::UnknownTenant | ActorsError::UnknownService => "unknown_target",
+        _ => "unavailable",
+    }
 }
 
 /// Hands presence changes to the user actors.

@@ -31,8 +31,8 @@ enum Command {
         /// Stop after this many seconds (default: run until Ctrl-C).
         #[arg(long)]
         seconds: Option<u64>,
-        /// New calls per second placed by the simulated callers.
-        #[arg(long, default_value_t = 0.7)]
+        /// New calls per second placed by the simulated callers (0–1000).
+        #[arg(long, default_value_t = 0.7, value_parser = calls_per_sec)]
         calls_per_sec: f64,
         /// Port to listen on.
         #[arg(long, default_value_t = 8080)]
@@ -50,10 +50,19 @@ enum Command {
         /// SystemAdmin, PartnerAdmin, TenantAdmin, ServiceOwner, Supervisor or Agent; repeatable.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
-        /// Lifetime in hours.
-        #[arg(long, default_value_t = 12)]
+        /// Lifetime in hours (1–720).
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=720))]
         hours: u64,
     },
+}
+
+fn calls_per_sec(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1000.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is outside 0–1000"))
+    }
 }
 
 #[tokio::main]

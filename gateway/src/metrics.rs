@@ -1,8 +1,11 @@
 //! Prometheus exposition: one recorder for the process, explicit histogram buckets (edges on the
-//! SLA thresholds that matter), and an upkeep task so histograms do not grow without bound.
+//! SLA thresholds that matter), an upkeep task so histograms do not grow without bound, and a tap
+//! on the actors' records for the reporting metrics (service sessions by outcome, queue wait).
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::Arc;
 use std::time::Duration;
+use stratus_routing::port::{EventSink, Record};
 use tokio_util::sync::CancellationToken;
 
 /// Latency buckets in seconds: sub-millisecond routing up to multi-second Graph calls.
@@ -14,6 +17,13 @@ const WAIT: &[f64] = &[
     1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
 ];
 
+/// Queue wait of each service session, in seconds.
+pub const QUEUE_WAIT: &str = "stratus_queue_wait_seconds";
+/// Service sessions ended, by modality and outcome group.
+pub const SERVICE_SESSIONS: &str = "stratus_service_sessions_total";
+/// Offers ended, by how (accepted, declined, RONA, …), from the user sessions.
+pub const USER_SESSIONS: &str = "stratus_user_sessions_total";
+
 #[derive(Debug, thiserror::Error)]
 #[error("metrics recorder: {0}")]
 pub struct MetricsError(String);
@@ -24,10 +34,10 @@ pub fn install() -> Result<PrometheusHandle, MetricsError> {
     if let Some(h) = HANDLE.get() {
         return Ok(h.clone());
     }
+    // Full-name matchers are consulted before suffix matchers.
     let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY)
-        .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("wait_seconds".into()), WAIT))
-        .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("queue_time_seconds".into()), WAIT))
+        .set_buckets_for_metric(Matcher::Full(QUEUE_WAIT.into()), WAIT)
+        .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY))
         .map_err(|e| MetricsError(e.to_string()))?
         .install_recorder()
         .map_err(|e| MetricsError(e.to_string()))?;
@@ -45,4 +55,35 @@ pub fn spawn_upkeep(handle: PrometheusHandle, cancel: CancellationToken) {
             }
         }
     });
+}
+
+/// Passes every record on to `inner`, counting the reporting facts on the way.
+pub struct MeteredSink {
+    inner: Arc<dyn EventSink>,
+}
+
+impl MeteredSink {
+    pub fn new(inner: Arc<dyn EventSink>) -> Self {
+        MeteredSink { inner }
+    }
+}
+
+impl EventSink for MeteredSink {
+    fn emit(&self, record: Record) {
+        match &record {
+            Record::ServiceSession(f) => {
+                let modality = format!("{:?}", f.modality);
+                metrics::histogram!(QUEUE_WAIT, "modality" => modality.clone())
+                    .record(f.queue_ms as f64 / 1000.0);
+                metrics::counter!(SERVICE_SESSIONS, "modality" => modality, "outcome_group" => f.outcome.group().name())
+                    .increment(1);
+            }
+            Record::UserSession(f) => {
+                metrics::counter!(USER_SESSIONS, "outcome" => format!("{:?}", f.outcome))
+                    .increment(1);
+            }
+            _ => {}
+        }
+        self.inner.emit(record);
+    }
 }

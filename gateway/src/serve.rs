@@ -50,9 +50,12 @@ impl Server {
         self.state.ready.store(false, Ordering::Relaxed);
         self.cancel.cancel();
         let grace = Duration::from_secs(self.state.config.server.shutdown_grace_secs);
-        if tokio::time::timeout(grace, self.http).await.is_err() {
-            tracing::warn!("HTTP connections still open after the grace period");
+        let mut http = self.http;
+        if tokio::time::timeout(grace, &mut http).await.is_err() {
+            tracing::warn!("HTTP connections still open after the grace period: closed");
+            http.abort();
         }
+        self.state.presence.stop();
         self.state.node.clone().shutdown().await;
         self.retention.abort();
         // The writer retries while the database is down; past the grace period what is still
@@ -222,7 +225,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         Ports {
             calls: Arc::new(graph.clone()),
             store: Arc::clone(&store) as Arc<dyn Store>,
-            sink: Arc::new(writer.clone()),
+            sink: Arc::new(crate::metrics::MeteredSink::new(Arc::new(writer.clone()))),
         },
     )
     .await
@@ -236,6 +239,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         Arc::new(presence_tx),
         public.clone(),
         config.graph.client_state.clone(),
+        Duration::from_secs(config.graph.presence_poll_secs),
     ));
 
     let state = AppState {
@@ -255,7 +259,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         .await
         .context("listing tenants")?
     {
-        state.presence.sync_tenant(&state, t.id).await;
+        state.presence.sync_tenant(Arc::clone(&state.store), t.id);
     }
 
     let app = router(state.clone());
@@ -308,8 +312,48 @@ pub fn router(state: AppState) -> Router {
         .route("/graph/lifecycle/{tenant}", post(crate::graph::lifecycle))
         .merge(crate::api::router())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(http_metrics))
         .with_state(state)
+}
+
+/// Every refusal is JSON, including the ones axum makes itself (405, a path that is not
+/// UTF-8, an oversized body).
+async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("refused").to_string()
+    } else {
+        text
+    };
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let mut out = crate::error::ApiError::new(status, code, message).into_response();
+    // Keep what the client needs, such as `Allow` on a 405.
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
 }
 
 /// Requests by route template (bounded cardinality) and status, with latency.
@@ -319,11 +363,20 @@ async fn http_metrics(req: axum::extract::Request, next: axum::middleware::Next)
         .get::<axum::extract::MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_string();
-    let method = req.method().to_string();
+    // Any method name is valid HTTP: labels take the known ones only (bounded cardinality).
+    let method: &'static str = match *req.method() {
+        axum::http::Method::GET => "GET",
+        axum::http::Method::POST => "POST",
+        axum::http::Method::PUT => "PUT",
+        axum::http::Method::DELETE => "DELETE",
+        axum::http::Method::PATCH => "PATCH",
+        axum::http::Method::HEAD => "HEAD",
+        _ => "OTHER",
+    };
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
-    metrics::histogram!("stratus_http_request_duration_seconds", "method" => method.clone(), "route" => route.clone())
+    metrics::histogram!("stratus_http_request_duration_seconds", "method" => method, "route" => route.clone())
         .record(started.elapsed().as_secs_f64());
     metrics::counter!("stratus_http_requests_total", "method" => method, "route" => route, "status" => status).increment(1);
     resp

@@ -431,37 +431,401 @@ async fn rs256_tokens_are_checked_against_the_configured_jwks() {
         .await
         .unwrap();
     let jwks_url = openid["jwks_uri"].as_str().unwrap().to_string();
+    let operator = "0000000a-0000-0000-0000-00000000000a";
     let env = start_with(|c| {
         c.auth.mode = stratus_gateway::config::AuthMode::Jwks;
         c.auth.jwks_url = jwks_url;
         c.auth.audience = "api://stratus".into();
+        c.auth.issuer = "https://idp.example/{tid}/v2.0".into();
+        c.auth.operator_tenants = vec![operator.into()];
     })
     .await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let claims = |aud: &str, exp: u64| json!({ "tid": "system", "oid": "root", "roles": ["SystemAdmin"], "aud": aud, "exp": exp, "iat": now });
-    let good = idp.sign(&claims("api://stratus", now + 600)).unwrap();
-    let (s, b) = env.get("/api/v1/tenants", &good).await;
+    let claims = |tid: &str, roles: &[&str], aud: &str, exp: u64| json!({ "tid": tid, "oid": "someone", "roles": roles, "aud": aud, "exp": exp, "iat": now, "iss": format!("https://idp.example/{tid}/v2.0") });
+    let root = idp
+        .sign(&claims(
+            operator,
+            &["SystemAdmin"],
+            "api://stratus",
+            now + 600,
+        ))
+        .unwrap();
+    let customer_tenant = stratus_routing::config::Tenant {
+        id: TenantId::from_u128(0xc057),
+        partner: None,
+        name: "Customer".into(),
+        m365_tenant: M365TenantId::from_u128(0xc0570000),
+        limits: Default::default(),
+    };
+    let (s, b) = env
+        .post(
+            "/api/v1/tenants",
+            &root,
+            serde_json::to_value(&customer_tenant).unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let customer = customer_tenant.m365_tenant.to_string();
+
+    // A customer's own admin is a tenant admin, never an operator, whatever app role they gave themselves.
+    let admin = idp
+        .sign(&claims(
+            &customer,
+            &["TenantAdmin", "SystemAdmin"],
+            "api://stratus",
+            now + 600,
+        ))
+        .unwrap();
+    let (s, b) = env.get("/api/v1/services", &admin).await;
     assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = env.get("/api/v1/tenants", &admin).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    // Loose spellings are for development tokens only.
+    let loose = idp
+        .sign(&claims(&customer, &["admin"], "api://stratus", now + 600))
+        .unwrap();
+    let (s, b) = env.get("/api/v1/services", &loose).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+
+    let mut wrong_issuer = claims(&customer, &["TenantAdmin"], "api://stratus", now + 600);
+    wrong_issuer["iss"] = json!("https://elsewhere.example/v2.0");
     for (what, token) in [
         (
             "wrong audience",
-            idp.sign(&claims("api://other", now + 600)).unwrap(),
+            idp.sign(&claims(
+                &customer,
+                &["TenantAdmin"],
+                "api://other",
+                now + 600,
+            ))
+            .unwrap(),
         ),
         (
             "expired",
-            idp.sign(&claims("api://stratus", now - 600)).unwrap(),
+            idp.sign(&claims(
+                &customer,
+                &["TenantAdmin"],
+                "api://stratus",
+                now - 600,
+            ))
+            .unwrap(),
         ),
+        ("wrong issuer", idp.sign(&wrong_issuer).unwrap()),
         (
             "HS256 in RS256 mode",
-            token("system", "root", &[Role::SystemAdmin]),
+            token(&customer, "root", &[Role::TenantAdmin]),
         ),
     ] {
-        let (s, b) = env.get("/api/v1/tenants", &token).await;
+        let (s, b) = env.get("/api/v1/services", &token).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{what}: {b}");
     }
     env.server.shutdown().await;
     idp.shutdown();
+}
+
+/// The tenant-level roles an endpoint grants, read from its documented roles (before `;`, which
+/// starts the "on themselves" exception).
+fn granted(e: &stratus_gateway::api::Endpoint) -> Vec<Role> {
+    let listed = e.roles.split(';').next().unwrap_or("");
+    [
+        Role::TenantAdmin,
+        Role::ServiceOwner,
+        Role::Supervisor,
+        Role::Agent,
+    ]
+    .into_iter()
+    .filter(|r| listed.split(',').any(|x| x.trim() == r.as_str()))
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_refuses_every_role_it_does_not_grant() {
+    let env = start().await;
+    let a = env.tenant(1, 2).await;
+    let (_, created) = env
+        .post("/api/v1/tasks", &a.admin, json!({ "service": a.service }))
+        .await;
+    let task = created["id"].as_str().unwrap().to_string();
+    let mut refused = 0;
+    for e in ENDPOINTS {
+        let id = if e.path.starts_with("/api/v1/tasks") {
+            task.clone()
+        } else if e.path.starts_with("/api/v1/users") {
+            a.users[1].to_string()
+        } else {
+            a.service.to_string()
+        };
+        let path = e.path.replace("{id}", &id);
+        let grants = granted(e);
+        for role in [
+            Role::TenantAdmin,
+            Role::ServiceOwner,
+            Role::Supervisor,
+            Role::Agent,
+        ] {
+            if grants.contains(&role)
+                || e.roles.starts_with("SystemAdmin")
+                    && role == Role::TenantAdmin
+                    && e.method == "GET"
+                    && e.path.ends_with("tenants")
+            {
+                continue;
+            }
+            // The caller is user 0, never the user the path names: no "on themselves".
+            let t = token(&a.tenant.to_string(), &a.users[0].to_string(), &[role]);
+            let (s, b) = env
+                .send(
+                    method(e.method),
+                    &path,
+                    Some(&t),
+                    e.has_body.then(|| json!({})),
+                )
+                .await;
+            assert_eq!(
+                s,
+                StatusCode::FORBIDDEN,
+                "{} {} as {role:?}: {b}",
+                e.method,
+                e.path
+            );
+            assert_eq!(b["error"]["code"], "forbidden");
+            refused += 1;
+        }
+    }
+    assert!(refused > 60, "only {refused} refusals checked");
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_owner_changes_only_the_services_they_own() {
+    let env = start().await;
+    let a = env.tenant(1, 2).await;
+    let other = stratus_routing::config::ServiceConfig {
+        id: ServiceId::from_u128(0x5eee),
+        name: "Other".into(),
+        ..Default::default()
+    };
+    let (s, _) = env
+        .post(
+            "/api/v1/services",
+            &a.admin,
+            serde_json::to_value(&other).unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    // User 0 owns the tenant's first service.
+    let owner = a.users[0];
+    let (s, b) = env
+        .put(
+            &format!("/api/v1/users/{owner}/memberships"),
+            &a.admin,
+            json!([{ "service": a.service, "role": "Owner", "active": true }]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let t = token(
+        &a.tenant.to_string(),
+        &owner.to_string(),
+        &[Role::ServiceOwner],
+    );
+    let (s, b) = env
+        .put(
+            &format!("/api/v1/services/{}", a.service),
+            &t,
+            json!({ "name": "Renamed" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = env
+        .put(
+            &format!("/api/v1/services/{}", other.id),
+            &t,
+            json!({ "name": "Hijacked" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    // Nor may the owner make themselves an owner of the other service.
+    let grab = json!([{ "service": a.service, "role": "Owner", "active": true }, { "service": other.id, "role": "Owner", "active": true }]);
+    let (s, b) = env
+        .put(&format!("/api/v1/users/{owner}/memberships"), &t, grab)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let (s, b) = env
+        .post("/api/v1/tasks", &t, json!({ "service": other.id }))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partner_admins_act_only_in_their_partners_tenants() {
+    let env = start().await;
+    let partner = "00000000-0000-0000-0000-0000000000aa";
+    let mut mine = stratus_routing::config::Tenant {
+        id: TenantId::from_u128(0x7a01),
+        partner: Some(partner.parse().unwrap()),
+        name: "Partner's".into(),
+        m365_tenant: M365TenantId::from_u128(0x3a01),
+        limits: Default::default(),
+    };
+    let (s, b) = env
+        .post(
+            "/api/v1/tenants",
+            &system_admin(),
+            serde_json::to_value(&mine).unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let other = env.tenant(2, 1).await;
+    let p = token(partner, "partner-admin", &[Role::PartnerAdmin]);
+    let (s, list) = env.get("/api/v1/tenants", &p).await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["id"], mine.id.to_string());
+    let in_tenant = |t: TenantId| {
+        env.http
+            .get(format!("{}/api/v1/services", env.base))
+            .bearer_auth(&p)
+            .header("stratus-tenant", t.to_string())
+    };
+    let r = in_tenant(mine.id).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = in_tenant(other.tenant).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // Creating tenants stays with system admins.
+    mine.id = TenantId::from_u128(0x7a02);
+    mine.m365_tenant = M365TenantId::from_u128(0x3a02);
+    let (s, _) = env
+        .post("/api/v1/tenants", &p, serde_json::to_value(&mine).unwrap())
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Anyone else using the header is refused.
+    let r = env
+        .http
+        .get(format!("{}/api/v1/services", env.base))
+        .bearer_auth(&other.admin)
+        .header("stratus-tenant", mine.id.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_of_another_tenant_in_a_body_are_refused() {
+    let env = start().await;
+    let a = env.tenant(1, 1).await;
+    let b = env.tenant(2, 1).await;
+    let user = a.users[0];
+    let (s, r) = env
+        .put(
+            &format!("/api/v1/users/{user}/memberships"),
+            &a.admin,
+            json!([{ "service": b.service, "role": "Member", "active": true }]),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert_eq!(r["error"]["field"], "memberships[0].service");
+    let (s, r) = env
+        .post("/api/v1/tasks", &a.admin, json!({ "service": b.service }))
+        .await;
+    assert!(
+        s == StatusCode::NOT_FOUND || s == StatusCode::UNPROCESSABLE_ENTITY,
+        "{s} {r}"
+    );
+    let (s, r) = env
+        .post("/api/v1/tasks", &a.admin, json!({ "service": a.service, "preferred_users": [{ "user": b.users[0], "priority": 1 }] }))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{r}");
+    assert_eq!(r["error"]["field"], "preferred_users[0].user");
+    let (s, r) = env
+        .put(
+            &format!("/api/v1/users/{user}/active"),
+            &a.admin,
+            json!({ "service": b.service, "active": false }),
+        )
+        .await;
+    assert!(s.is_client_error(), "{s} {r}");
+    // B is untouched.
+    let (_, svc) = env
+        .get(&format!("/api/v1/services/{}/live", b.service), &b.admin)
+        .await;
+    assert_eq!(svc["waiting"].as_array().map(Vec::len), Some(0), "{svc}");
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_name_the_field_and_are_always_json() {
+    let env = start().await;
+    let a = env.tenant(1, 1).await;
+    let path = format!("/api/v1/services/{}", a.service);
+    let (s, b) = env
+        .put(&path, &a.admin, json!({ "acw": { "seconds": 0 } }))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(b["error"]["field"], "acw.seconds", "{b}");
+    let user = json!({ "id": Guid(0x77), "tenant": a.tenant, "display_name": "No UPN" });
+    let (s, b) = env.post("/api/v1/users", &a.admin, user).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(b["error"]["field"], "upn", "{b}");
+    // axum's own refusals are JSON too: a method the path does not serve, a bad path.
+    let r = env
+        .http
+        .patch(format!("{}{path}", env.base))
+        .bearer_auth(&a.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(b["error"]["code"], "method_not_allowed");
+    let r = env
+        .http
+        .get(format!("{}/api/v1/services/%FF", env.base))
+        .bearer_auth(&a.admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error());
+    let b: Value = r.json().await.unwrap();
+    assert!(b["error"]["message"].is_string(), "{b}");
+    env.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_require_a_scrape_token_and_render_explicit_buckets() {
+    let env = start_with(|c| c.auth.metrics_token = Some("scrape-token-0123456789".into())).await;
+    let url = format!("{}/metrics", env.base);
+    let r = env.http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = env
+        .http
+        .get(&url)
+        .bearer_auth("wrong-token-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Traffic so a latency histogram exists.
+    let _ = env.get("/api/v1/services", &system_admin()).await;
+    let text = env
+        .http
+        .get(&url)
+        .bearer_auth("scrape-token-0123456789")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("stratus_http_request_duration_seconds_bucket{"),
+        "{text}"
+    );
+    assert!(text.contains("le=\"0.005\""), "explicit buckets: {text}");
+    env.server.shutdown().await;
 }

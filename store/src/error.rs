@@ -13,6 +13,11 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
             | ErrorKind::NotNullViolation
             | ErrorKind::CheckViolation
             | ErrorKind::ExclusionViolation => StoreError::Constraint(d.message().to_owned()),
+            // Data the database cannot hold (PostgreSQL class 22: a NUL byte, a value too long;
+            // class 54: an index row too large) is bad input, not a server failure.
+            _ if d.code().as_deref().is_some_and(bad_data_code) => {
+                StoreError::Constraint(d.message().to_owned())
+            }
             _ if d.code().as_deref().is_some_and(transient_code) => {
                 StoreError::Unavailable(d.message().to_owned())
             }
@@ -41,6 +46,10 @@ fn transient_code(code: &str) -> bool {
             code,
             "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01"
         )
+}
+
+fn bad_data_code(code: &str) -> bool {
+    code.len() == 5 && (code.starts_with("22") || code.starts_with("54"))
 }
 
 /// A stored value did not decode into the domain type: the database holds data this version

@@ -1,11 +1,12 @@
 //! The authenticated caller of a request, resolved to a Stratus tenant.
 
 use crate::app::AppState;
-use crate::auth::{Caller, Role};
+use crate::auth::{AuthError, Caller, Role};
 use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use stratus_routing::ids::{TenantId, UserId};
+use stratus_routing::config::{Role as MembershipRole, UserConfig};
+use stratus_routing::ids::{ServiceId, TenantId, UserId};
 
 /// Header a system or partner admin uses to act inside one tenant.
 pub const TENANT_HEADER: &str = "stratus-tenant";
@@ -15,12 +16,22 @@ pub const TENANT_HEADER: &str = "stratus-tenant";
 pub struct Auth {
     pub caller: Caller,
     pub tenant: TenantId,
+    /// A system admin, or a partner admin inside one of the partner's tenants: acts as that
+    /// tenant's admin.
+    pub operator: bool,
 }
 
 impl Auth {
-    /// 403 unless the caller holds one of `roles` (a system admin holds them all).
+    /// 403 unless the caller holds one of `roles`. A system admin holds them all; a partner
+    /// admin inside one of the partner's tenants holds the tenant-level ones.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if self.caller.has(Role::SystemAdmin) || self.caller.any(roles) {
+        let tenant_level = roles
+            .iter()
+            .any(|r| !matches!(r, Role::SystemAdmin | Role::PartnerAdmin));
+        if self.caller.has(Role::SystemAdmin)
+            || self.caller.any(roles)
+            || (self.operator && tenant_level)
+        {
             Ok(())
         } else {
             Err(ApiError::forbidden(format!(
@@ -46,6 +57,33 @@ impl Auth {
         }
         self.require(roles)
     }
+
+    /// Tenant admins may change any service; a service owner only the services they own (an
+    /// Owner membership of the caller's user).
+    pub fn require_owner_of(
+        &self,
+        users: &[UserConfig],
+        service: ServiceId,
+    ) -> Result<(), ApiError> {
+        if self.operator || self.caller.has(Role::TenantAdmin) {
+            return Ok(());
+        }
+        self.require(&[Role::ServiceOwner])?;
+        let owns = self.user().is_some_and(|me| {
+            users.iter().any(|u| {
+                u.id == me
+                    && u.membership(service)
+                        .is_some_and(|m| m.role == MembershipRole::Owner)
+            })
+        });
+        if owns {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "only an owner of service {service} may change it"
+            )))
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Auth {
@@ -64,22 +102,26 @@ impl FromRequestParts<AppState> for Auth {
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::unauthorized("expected a bearer token"))?;
-        let caller = state
-            .verifier
-            .verify(token)
-            .await
-            .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        let caller = state.verifier.verify(token).await.map_err(|e| match e {
+            // Our key source is down: not the caller's fault.
+            AuthError::Keys(m) => {
+                ApiError::unavailable(format!("token signing keys unavailable: {m}"))
+            }
+            other => ApiError::unauthorized(other.to_string()),
+        })?;
         let own = state.resolve_tenant(&caller.tid).await?;
         let chosen = parts
             .headers
             .get(TENANT_HEADER)
             .and_then(|v| v.to_str().ok());
-        let tenant = match chosen {
-            Some(t) if caller.any(&[Role::SystemAdmin, Role::PartnerAdmin]) => {
+        let system = caller.has(Role::SystemAdmin);
+        let partner = caller.has(Role::PartnerAdmin);
+        let (tenant, operator) = match chosen {
+            Some(t) if system || partner => {
                 let id: TenantId = t.parse().map_err(|_| {
                     ApiError::bad_request(format!("{TENANT_HEADER}: not a tenant id"))
                 })?;
-                if !caller.has(Role::SystemAdmin) {
+                if !system {
                     // A partner admin acts only in the partner's own tenants; anything else is
                     // indistinguishable from a tenant that does not exist.
                     let tenants = state.store.list_tenants().await?;
@@ -90,19 +132,26 @@ impl FromRequestParts<AppState> for Auth {
                         return Err(ApiError::not_found(format!("tenant {id}")));
                     }
                 }
-                id
+                (id, true)
             }
             Some(_) => {
                 return Err(ApiError::forbidden(format!(
                     "only system and partner admins may use {TENANT_HEADER}"
                 )));
             }
-            // A system admin outside any tenant sees no tenant's data (the nil id matches none).
-            None if caller.has(Role::SystemAdmin) => own.unwrap_or_default(),
-            None => own.ok_or_else(|| {
-                ApiError::unauthorized("the token's tenant is unknown to Stratus")
-            })?,
+            // An operator outside any tenant sees no tenant's data (the nil id matches none).
+            None if system || partner => (own.unwrap_or_default(), system),
+            None => (
+                own.ok_or_else(|| {
+                    ApiError::unauthorized("the token's tenant is unknown to Stratus")
+                })?,
+                false,
+            ),
         };
-        Ok(Auth { caller, tenant })
+        Ok(Auth {
+            caller,
+            tenant,
+            operator,
+        })
     }
 }

@@ -175,6 +175,7 @@ pub async fn update_service(
     if !snap.services.iter().any(|x| x.id == id) {
         return Err(ApiError::not_found(format!("service {id}")));
     }
+    auth.require_owner_of(&snap.users, id)?;
     s.id = id;
     s.tenant = auth.tenant;
     check_service(&snap, &s)?;
@@ -269,6 +270,36 @@ fn check_user(snap: &TenantSnapshot, u: &UserConfig) -> Result<(), ApiError> {
                 format!("skill {} does not exist", s.skill),
             ));
         }
+        if u.skills[..i].iter().any(|o| o.skill == s.skill) {
+            return Err(ApiError::invalid(
+                format!("skills[{i}].skill"),
+                format!("skill {} is listed twice", s.skill),
+            ));
+        }
+    }
+    for (i, p) in u.profiles.iter().enumerate() {
+        if !builtin.contains(p) && !snap.profiles.iter().any(|x| x.id == *p) {
+            return Err(ApiError::invalid(
+                format!("profiles[{i}]"),
+                format!("profile {p} does not exist"),
+            ));
+        }
+    }
+    for (i, r) in u.not_available_reasons.iter().enumerate() {
+        if !snap.not_available_reasons.iter().any(|x| x.id == *r) {
+            return Err(ApiError::invalid(
+                format!("not_available_reasons[{i}]"),
+                format!("Not-Available reason {r} does not exist"),
+            ));
+        }
+    }
+    for (i, m) in u.memberships.iter().enumerate() {
+        if u.memberships[..i].iter().any(|o| o.service == m.service) {
+            return Err(ApiError::invalid(
+                format!("memberships[{i}].service"),
+                format!("service {} is listed twice", m.service),
+            ));
+        }
     }
     Ok(())
 }
@@ -334,6 +365,16 @@ pub async fn put_memberships(
         .find(|x| x.id == id)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
+    // Every service whose membership list changes must be one the caller may change.
+    let touched = u
+        .memberships
+        .iter()
+        .chain(memberships.iter())
+        .filter(|m| u.memberships.contains(m) != memberships.contains(m))
+        .map(|m| m.service);
+    for service in touched {
+        auth.require_owner_of(&snap.users, service)?;
+    }
     u.memberships = memberships;
     check_user(&snap, &u)?;
     state.store.save_user(u.clone()).await?;

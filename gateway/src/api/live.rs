@@ -161,15 +161,20 @@ pub struct SetNotAvailable {
     pub reason: Option<NotAvailableReasonId>,
 }
 
+/// The user a supervisor action targets, once the caller may act on them.
+fn target(auth: &Auth, id: &str) -> Result<UserId, ApiError> {
+    let id: UserId = path_id("user", id)?;
+    auth.require_self_or(id, USER_SUPERVISORS)?;
+    Ok(id)
+}
+
 async fn command(
     state: &AppState,
     auth: &Auth,
-    id: &str,
+    user: UserId,
     cmd: UserCommand,
 ) -> Result<StatusCode, ApiError> {
-    let id: UserId = path_id("user", id)?;
-    auth.require_self_or(id, USER_SUPERVISORS)?;
-    state.node.user_command(auth.tenant, id, cmd).await?;
+    state.node.user_command(auth.tenant, user, cmd).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -179,8 +184,9 @@ pub async fn set_duty(
     Path(id): Path<String>,
     b: Body<SetDuty>,
 ) -> Result<StatusCode, ApiError> {
+    let user = target(&auth, &id)?;
     let d = body(b)?;
-    command(&state, &auth, &id, UserCommand::SetProfile(d.profile)).await
+    command(&state, &auth, user, UserCommand::SetProfile(d.profile)).await
 }
 
 pub async fn set_active(
@@ -189,11 +195,12 @@ pub async fn set_active(
     Path(id): Path<String>,
     b: Body<SetActive>,
 ) -> Result<StatusCode, ApiError> {
+    let user = target(&auth, &id)?;
     let a = body(b)?;
     command(
         &state,
         &auth,
-        &id,
+        user,
         UserCommand::SetActive {
             service: a.service,
             active: a.active,
@@ -208,8 +215,9 @@ pub async fn set_not_available(
     Path(id): Path<String>,
     b: Body<SetNotAvailable>,
 ) -> Result<StatusCode, ApiError> {
+    let user = target(&auth, &id)?;
     let n = body(b)?;
-    command(&state, &auth, &id, UserCommand::SetNotAvailable(n.reason)).await
+    command(&state, &auth, user, UserCommand::SetNotAvailable(n.reason)).await
 }
 
 pub async fn end_acw(
@@ -217,7 +225,8 @@ pub async fn end_acw(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    command(&state, &auth, &id, UserCommand::EndAcw).await
+    let user = target(&auth, &id)?;
+    command(&state, &auth, user, UserCommand::EndAcw).await
 }
 
 pub async fn extend_acw(
@@ -225,7 +234,8 @@ pub async fn extend_acw(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    command(&state, &auth, &id, UserCommand::ExtendAcw).await
+    let user = target(&auth, &id)?;
+    command(&state, &auth, user, UserCommand::ExtendAcw).await
 }
 
 pub async fn reset_rona(
@@ -233,5 +243,6 @@ pub async fn reset_rona(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    command(&state, &auth, &id, UserCommand::ResetRona).await
+    let user = target(&auth, &id)?;
+    command(&state, &auth, user, UserCommand::ResetRona).await
 }

@@ -102,6 +102,9 @@ pub async fn create_task(
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
     auth.require(TASK_WRITERS)?;
     let c = body(b)?;
+    let users = super::config::snapshot(&state, auth.tenant).await?.users;
+    auth.require_owner_of(&users, c.service)?;
+    check_preferred(&users, &c.preferred_users)?;
     if c.modality == Modality::Call {
         return Err(ApiError::invalid(
             "modality",
@@ -123,6 +126,37 @@ pub async fn create_task(
     };
     let id = state.node.create_task(auth.tenant, new).await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// The caller may change the live task `id` (an owner of its service, or a tenant admin);
+/// returns the tenant's users.
+async fn require_task_owner(
+    state: &AppState,
+    auth: &Auth,
+    id: TaskId,
+) -> Result<Vec<stratus_routing::config::UserConfig>, ApiError> {
+    let live = state.node.task(auth.tenant, id).await?;
+    let users = super::config::snapshot(state, auth.tenant).await?.users;
+    if let Some(service) = live.service {
+        auth.require_owner_of(&users, service)?;
+    }
+    Ok(users)
+}
+
+/// Preferred users must be users of the tenant.
+fn check_preferred(
+    users: &[stratus_routing::config::UserConfig],
+    preferred: &PreferredUsers,
+) -> Result<(), ApiError> {
+    for (i, p) in preferred.iter().enumerate() {
+        if !users.iter().any(|u| u.id == p.user) {
+            return Err(ApiError::invalid(
+                format!("preferred_users[{i}].user"),
+                format!("user {} does not exist", p.user),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub async fn get_task(
@@ -201,6 +235,10 @@ pub async fn update_task(
     auth.require(TASK_WRITERS)?;
     let id: TaskId = path_id("task", &id)?;
     let u = body(b)?;
+    let users = require_task_owner(&state, &auth, id).await?;
+    if let Some(p) = &u.preferred_users {
+        check_preferred(&users, p)?;
+    }
     let update = TaskUpdate {
         context: u.context,
         customer: u.customer,
@@ -218,6 +256,7 @@ pub async fn cancel_task(
 ) -> Result<StatusCode, ApiError> {
     auth.require(TASK_WRITERS)?;
     let id: TaskId = path_id("task", &id)?;
+    require_task_owner(&state, &auth, id).await?;
     state.node.cancel_task(auth.tenant, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

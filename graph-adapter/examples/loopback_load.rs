@@ -5,7 +5,8 @@
 //! ```text
 //! cargo run --release -p stratus-graph --example loopback_load -- 2000 200
 //! ```
-//! Arguments: calls (default 2000), calls per second (default 200), agents (default 1000).
+//! Arguments: calls (default 2000), calls per second (default 200), agents (default 1000),
+//! talk time in milliseconds (default 200; 10000 at 200/s keeps 2,000 calls up at once).
 
 use anyhow::{Context, Result};
 use axum::Router;
@@ -56,6 +57,7 @@ async fn main() -> Result<()> {
     let calls = arg(1, 2000) as u32;
     let rate = arg(2, 200) as f64;
     let agents = arg(3, 1000).max(1) as u128;
+    let talk = Duration::from_millis(arg(4, 200));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let webhook = format!("http://{}/graph/calls", listener.local_addr()?);
@@ -67,7 +69,7 @@ async fn main() -> Result<()> {
                 UserId::from_u128(n),
                 AgentBehaviour::Answer {
                     after: Duration::from_millis(50),
-                    talk: Some(Duration::from_millis(200)),
+                    talk: Some(talk),
                 },
             )
         })
@@ -136,7 +138,8 @@ async fn main() -> Result<()> {
     let mut to_joined = Vec::new();
     let mut next_agent = 0u128;
     let mut ended = 0u32;
-    let deadline = Instant::now() + Duration::from_secs_f64(f64::from(calls) / rate + 30.0);
+    let (mut live, mut most_live) = (0u32, 0u32);
+    let deadline = Instant::now() + Duration::from_secs_f64(f64::from(calls) / rate + 30.0) + talk;
     while ended < calls {
         let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await else {
             break;
@@ -146,6 +149,8 @@ async fn main() -> Result<()> {
             CallEventKind::Incoming { m365_tenant, .. } => {
                 tenants.insert(call.clone(), m365_tenant);
                 incoming_at.insert(call.clone(), Instant::now());
+                live += 1;
+                most_live = most_live.max(live);
                 exec(call, m365_tenant, CallAction::Answer { prefetch: vec![] });
             }
             CallEventKind::Established => {
@@ -173,7 +178,10 @@ async fn main() -> Result<()> {
                     exec(call, t, CallAction::HangUp);
                 }
             }
-            CallEventKind::Terminated { .. } => ended += 1,
+            CallEventKind::Terminated { .. } => {
+                ended += 1;
+                live = live.saturating_sub(1);
+            }
             _ => {}
         }
     }
@@ -190,7 +198,7 @@ async fn main() -> Result<()> {
     to_joined.sort_unstable();
     let st = sim.stats();
     println!(
-        "{calls} calls at {rate}/s: {} placed, {ended} ended in {:.1} s, {} refused",
+        "{calls} calls at {rate}/s: {} placed, {ended} ended in {:.1} s, {} refused, {most_live} up at once",
         placed.iter().filter(|r| r.is_ok()).count(),
         elapsed.as_secs_f64(),
         st.calls_refused

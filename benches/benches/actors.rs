@@ -230,7 +230,7 @@ async fn run() {
 
     // Paced: tasks arrive at a steady rate below saturation; latency without burst queueing.
     let mut paced = Vec::new();
-    for (b, rate) in [10_000usize, 25_000].into_iter().enumerate() {
+    for (b, rate) in [5_000usize, 10_000, 25_000].into_iter().enumerate() {
         let names: Vec<String> = (0..BATCH).map(|i| format!("p{b}-{i}")).collect();
         for (i, call) in names.iter().enumerate() {
             incoming(&node, call, (i as u128) % SERVICES);

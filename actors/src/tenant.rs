@@ -16,7 +16,7 @@ use std::time::Duration;
 use stratus_routing::call::CallFlow;
 use stratus_routing::config::{ServiceConfig, UserConfig};
 use stratus_routing::external::ExternalFlow;
-use stratus_routing::ids::{ServiceId, UserId};
+use stratus_routing::ids::{CallId, ServiceId, TaskId, UserId};
 use stratus_routing::port::{CallAction, CallCommand, LiveTaskSnapshot, Record, TenantSnapshot};
 use stratus_routing::queue::QueueInput;
 use stratus_routing::task::Task;
@@ -398,12 +398,31 @@ async fn restore_task(
 
 /// Gives up on a child for good.
 fn give_up(shared: &Arc<TenantShared>, key: ChildKey) {
-    if let ChildKey::Task(t) = key
-        && let Some((_, snap)) = shared.snapshots.remove(&t)
-    {
+    let ChildKey::Task(t) = key else {
+        return; // a user or service stays down; the tenant runs on without it
+    };
+    if let Some((_, snap)) = shared.snapshots.remove(&t) {
         shared.rt.stats.forget(snap.state);
         end_lost_task(shared, &snap);
+        return;
     }
+    // Never snapshotted (it died before reaching a queue): only its call is known.
+    let calls: Vec<CallId> = shared
+        .rt
+        .calls
+        .iter()
+        .filter(|e| *e.value() == (shared.id, t))
+        .map(|e| e.key().clone())
+        .collect();
+    for call in calls {
+        shared.rt.calls.remove(&call);
+        hang_up(shared, call, t);
+    }
+    tracing::error!(tenant = %shared.id, task = %t, "task lost: ended");
+    shared.rt.emit(Record::LiveTaskEnded {
+        tenant: shared.id,
+        task: t,
+    });
 }
 
 /// A task whose actor is gone for good: hang the call up and close its records.
@@ -411,22 +430,29 @@ fn end_lost_task(shared: &Arc<TenantShared>, snap: &LiveTaskSnapshot) {
     shared.snapshots.remove(&snap.task);
     if let Some(call) = &snap.call {
         shared.rt.calls.remove(call);
-        let cmd = CallCommand {
-            tenant: shared.id,
-            m365_tenant: shared.m365,
-            call: call.clone(),
-            task: snap.task,
-            action: CallAction::HangUp,
-        };
-        let calls = shared.rt.ports.calls.clone();
-        tokio::spawn(async move {
-            let _ = calls.execute(cmd).await;
-        });
+        hang_up(shared, call.clone(), snap.task);
     }
     tracing::error!(tenant = %shared.id, task = %snap.task, "task lost: ended");
     shared.rt.emit(Record::LiveTaskEnded {
         tenant: shared.id,
         task: snap.task,
+    });
+}
+
+/// Hangs a call up from outside its (lost) actor; spawned, never awaited by the supervisor.
+fn hang_up(shared: &TenantShared, call: CallId, task: TaskId) {
+    let cmd = CallCommand {
+        tenant: shared.id,
+        m365_tenant: shared.m365,
+        call,
+        task,
+        action: CallAction::HangUp,
+    };
+    let calls = shared.rt.ports.calls.clone();
+    tokio::spawn(async move {
+        if let Err(e) = calls.execute(cmd).await {
+            tracing::warn!(%task, error = %e, "hanging up a lost call failed");
+        }
     });
 }
 

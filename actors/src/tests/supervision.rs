@@ -203,3 +203,27 @@ async fn a_user_rebuilt_while_on_a_call_is_still_connected_and_a_lost_wrap_up_en
     assert_eq!(w.commands(second), ["answer", "ring u1"]);
     w.finish_expecting(2).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_call_whose_actor_fails_for_good_before_queueing_is_hung_up() {
+    let svc = service(1, Distribution::DirectConference);
+    let config = crate::NodeConfig {
+        restart: crate::RestartPolicy {
+            max_restarts: 0,
+            ..crate::RestartPolicy::default()
+        },
+        bid_window: Duration::ZERO,
+        ..crate::NodeConfig::default()
+    };
+    let w = World::start_with(snapshot(vec![svc], vec![user(1, &[1])]), config).await;
+    let task = w.incoming("call-1", 1).await;
+    let shared = w.node.shared(TENANT).unwrap();
+    shared.task(task).unwrap().cast(TaskMsg::Crash).unwrap();
+    w.settle().await;
+    assert_eq!(w.commands(task), ["answer", "hangup"]);
+    assert!(matches!(
+        w.node.task(TENANT, task).await,
+        Err(crate::ActorsError::UnknownTask)
+    ));
+    w.finish_expecting(1).await;
+}

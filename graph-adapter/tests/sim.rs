@@ -475,3 +475,133 @@ async fn long_runs_count_instead_of_keeping_records() {
     );
     assert!(env.sim.commands().is_empty() && env.sim.callbacks().is_empty());
 }
+
+/// Every key path of a JSON document (`a.b`, arrays as `a[]`), values ignored.
+fn paths(v: &Value, at: &str, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                // identitySet members are interchangeable (reference/graph-api.md §1).
+                let member = at.ends_with("identity")
+                    && matches!(
+                        k.as_str(),
+                        "user" | "phone" | "application" | "applicationInstance" | "guest"
+                    );
+                let p = if member {
+                    format!("{at}.<who>")
+                } else {
+                    format!("{at}.{k}")
+                };
+                out.insert(p.clone());
+                paths(x, &p, out);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                paths(x, &format!("{at}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn fixture_paths(prefixes: &[&str]) -> std::collections::BTreeSet<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/graph-fixtures");
+    let mut out = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let name = e.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".json") && prefixes.iter().any(|p| name.starts_with(p)) {
+            let v: Value =
+                serde_json::from_slice(&std::fs::read(format!("{dir}/{name}")).unwrap()).unwrap();
+            paths(&v, "", &mut out);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn callbacks_use_only_fields_the_fixtures_show() {
+    let mut env = env(|c| c.prompt_duration = Duration::from_millis(20)).await;
+    let (a, b) = (user(1), user(2));
+    env.sim.set_agent_behaviour(
+        a,
+        AgentBehaviour::Answer {
+            after: Duration::from_millis(10),
+            talk: Some(Duration::from_millis(50)),
+        },
+    );
+    env.sim.set_agent_behaviour(b, AgentBehaviour::Busy);
+    let (call, t) = env.answered_call(pstn()).await;
+    let beep = || Prompt::Audio("https://cdn.example.test/a.wav".into());
+    env.run(
+        &call,
+        t,
+        CallAction::CollectDigits {
+            prompt: Some(beep()),
+            max_digits: 1,
+            timeout: Duration::from_secs(1),
+        },
+    )
+    .await
+    .unwrap();
+    env.sim.press_digits(call.as_str(), "5").await;
+    env.until("tone", |e| matches!(e.kind, CallEventKind::Tone { .. }))
+        .await;
+    for (o, u) in [(1, a), (2, b)] {
+        env.run(
+            &call,
+            t,
+            CallAction::RingAgent {
+                offer: offer(o),
+                user: u,
+                mode: RingMode::Invite,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    env.until("left", |e| e.kind == CallEventKind::AgentLeft { user: a })
+        .await;
+    env.run(
+        &call,
+        t,
+        CallAction::Transfer {
+            target: stratus_routing::task::TransferTarget::External("+15550100".into()),
+        },
+    )
+    .await
+    .unwrap();
+    env.until("ended", |e| {
+        matches!(e.kind, CallEventKind::TransferCompleted)
+    })
+    .await;
+    let calls = fixture_paths(&["notif-call-", "notif-transfer-", "notif-tone-"]);
+    let ops = fixture_paths(&[
+        "notif-invite-",
+        "notif-playprompt-",
+        "notif-recordresponse-",
+    ]);
+    let roster = fixture_paths(&["notif-participants-"]);
+    let mut kinds = std::collections::BTreeSet::new();
+    for c in env.sim.callbacks() {
+        let item = &c.body["value"][0];
+        let url = item["resourceUrl"].as_str().unwrap();
+        let (kind, allowed) = if url.ends_with("/participants") {
+            ("roster", &roster)
+        } else if url.contains("/operations/") {
+            ("operation", &ops)
+        } else {
+            ("call", &calls)
+        };
+        kinds.insert(kind);
+        let mut mine = std::collections::BTreeSet::new();
+        paths(&c.body, "", &mut mine);
+        let extra: Vec<&String> = mine.difference(allowed).collect();
+        assert!(
+            extra.is_empty(),
+            "{kind} callback with {extra:?}: {}",
+            c.body
+        );
+    }
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+}

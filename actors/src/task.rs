@@ -311,6 +311,7 @@ async fn drain_commands(
             CallAction::RingAgent { offer, .. } => Some(*offer),
             _ => None,
         };
+        let announcement = matches!(action, CallAction::PlayPrompt { .. });
         let name = action_name(&action);
         let cmd = CallCommand {
             action,
@@ -321,6 +322,16 @@ async fn drain_commands(
             tracing::warn!(tenant = %template.tenant, task = %template.task, call = %template.call, action = name, error = %e, "call command failed");
             if let Some(offer) = ring {
                 tell(&task, TaskMsg::Input(CallInput::RingFailed { offer }));
+            }
+            // An announcement that cannot be played is skipped: the caller goes on, unheard
+            // prompt or not, rather than waiting for a completion that will never come.
+            if announcement {
+                tell(
+                    &task,
+                    TaskMsg::Input(CallInput::Platform(
+                        stratus_routing::port::CallEventKind::PromptDone,
+                    )),
+                );
             }
         }
     }

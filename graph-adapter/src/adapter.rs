@@ -524,6 +524,28 @@ impl GraphAdapter {
         )
     }
 
+    /// `GET /calls/{id}`: the call as Graph sees it now (state after a lost callback, or when
+    /// a restarted call actor rebuilds its state).
+    pub async fn get_call(
+        &self,
+        tenant: M365TenantId,
+        call: &str,
+    ) -> Result<parse::CallInfo, GraphError> {
+        let r = self
+            .inner
+            .client
+            .send(GraphRequest {
+                operation: "getCall",
+                tenant,
+                method: Method::GET,
+                path: calls_path(call),
+                body: None,
+                idempotent: true,
+            })
+            .await?;
+        parse_call_resource(&r.body).map_err(|e| GraphError::BadResponse(e.to_string()))
+    }
+
     /// `GET /calls/{id}/participants`.
     pub async fn list_participants(
         &self,
@@ -577,10 +599,9 @@ impl GraphAdapter {
         let reg = &self.inner.registry;
         match cmd.action {
             CallAction::Answer { prefetch } => {
-                let media = prefetch
-                    .iter()
-                    .map(|p| self.media(p))
-                    .collect::<Result<Vec<_>, _>>()?;
+                // Pre-fetching only saves time later: a prompt that cannot be played must not
+                // keep the call from being answered (playing it fails on its own).
+                let media: Vec<_> = prefetch.iter().filter_map(|p| self.media(p).ok()).collect();
                 self.answer(t, call, &media).await?;
             }
             CallAction::PlayPrompt { prompt } => {

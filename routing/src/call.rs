@@ -270,7 +270,7 @@ impl CallFlow {
                     .service
                     .welcome_prompt
                     .iter()
-                    .map(|t| Prompt::Text(t.clone()))
+                    .map(|t| Prompt::from_setting(t))
                     .collect();
                 out.push(CallEffect::Command(CallAction::Answer { prefetch }));
                 out.push(CallEffect::ArmTimer {
@@ -295,11 +295,11 @@ impl CallFlow {
                     },
                     at: now + KEEP_ALIVE_EVERY,
                 });
-                match self.service.welcome_prompt.clone() {
-                    Some(text) => {
+                match self.service.welcome_prompt.as_deref() {
+                    Some(setting) => {
                         self.phase = Phase::Welcome;
                         out.push(CallEffect::Command(CallAction::PlayPrompt {
-                            prompt: Prompt::Text(text),
+                            prompt: Prompt::from_setting(setting),
                         }));
                     }
                     None => self.enqueue(now, out)?,

@@ -15,6 +15,18 @@ pub enum Prompt {
     Audio(String),
 }
 
+impl Prompt {
+    /// A configured announcement: an `http(s)` URL is an audio file, anything else is text to
+    /// speak.
+    pub fn from_setting(s: &str) -> Prompt {
+        if s.starts_with("https://") || s.starts_with("http://") {
+            Prompt::Audio(s.to_string())
+        } else {
+            Prompt::Text(s.to_string())
+        }
+    }
+}
+
 /// How an agent is rung.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum RingMode {

@@ -72,6 +72,25 @@ fn on_message(myself: &ActorRef<ServiceMsg>, msg: ServiceMsg, state: &mut Servic
             let effects = state.queue.handle(now, input);
             run_effects(myself, state, now, effects);
         }
+        ServiceMsg::MemberLost(user) => {
+            let offers: Vec<_> = state
+                .queue
+                .waiting()
+                .flat_map(|t| state.queue.offers_of(t))
+                .filter(|(_, u)| *u == user)
+                .map(|(o, _)| o)
+                .collect();
+            let mut effects = state.queue.handle(now, QueueInput::MemberRemoved { user });
+            for offer in offers {
+                let reason = RefuseReason::NotSelectable(Exclusion::Presence(PresenceClass::Never));
+                effects.extend(
+                    state
+                        .queue
+                        .handle(now, QueueInput::Refused { offer, reason }),
+                );
+            }
+            run_effects(myself, state, now, effects);
+        }
         ServiceMsg::Live(reply) => {
             let _ = reply.send(live(&state.queue, now));
         }

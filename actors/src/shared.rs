@@ -138,6 +138,9 @@ pub(crate) enum ResolvedCommand {
 /// Messages of a service actor.
 pub(crate) enum ServiceMsg {
     Input(QueueInput),
+    /// A member's actor died: forget the member, and settle every offer asked of it (a lease
+    /// request may have died in its mailbox).
+    MemberLost(UserId),
     Live(Reply<crate::api::ServiceLive>),
     #[cfg(test)]
     Crash,

@@ -257,7 +257,7 @@ fn lost(shared: &Arc<TenantShared>, key: ChildKey, dead: ractor::ActorId) {
                 .map(|c| c.memberships.iter().map(|m| m.service).collect())
                 .unwrap_or_default();
             for s in services {
-                shared.to_service(s, ServiceMsg::Input(QueueInput::MemberRemoved { user: u }));
+                shared.to_service(s, ServiceMsg::MemberLost(u));
             }
             for_each_task(shared, |a| {
                 tell(a, TaskMsg::UserLost(u));

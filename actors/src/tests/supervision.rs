@@ -227,3 +227,25 @@ async fn a_call_whose_actor_fails_for_good_before_queueing_is_hung_up() {
     ));
     w.finish_expecting(1).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_user_dying_while_a_task_is_queued_does_not_strand_the_task() {
+    let svc = service(1, Distribution::DirectConference);
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1]), user(2, &[1])])).await;
+    w.online(u(1)).await;
+    w.wait(Duration::from_secs(1)).await;
+    w.online(u(2)).await;
+    let task = w.incoming("call-1", 1).await;
+    // u1 dies while the task is being queued: a request meant for it fails or dies with it.
+    let shared = w.node.shared(TENANT).unwrap();
+    shared.user(u(1)).unwrap().cast(UserMsg::Crash).unwrap();
+    w.node
+        .call_event(stratus_routing::port::CallEvent {
+            call: stratus_routing::ids::CallId::new("call-1"),
+            kind: CallEventKind::Established,
+        })
+        .unwrap();
+    w.settle().await;
+    assert_eq!(w.commands(task), ["answer", "ring u2"]);
+    w.finish_expecting(1).await;
+}

@@ -325,7 +325,24 @@ pub struct Notification {
 /// Parses a `commsNotifications` body.
 pub fn parse_calling(body: &[u8]) -> Result<Vec<Notification>, ParseError> {
     let n: CommsNotifications = serde_json::from_slice(body).map_err(json_err)?;
-    n.value.iter().map(parse_one).collect()
+    // One item Stratus cannot read must not cost the others (a `terminated` beside it):
+    // unreadable items are logged and skipped; only a batch with nothing readable is an error.
+    let mut out = Vec::with_capacity(n.value.len());
+    let mut first_err = None;
+    for item in &n.value {
+        match parse_one(item) {
+            Ok(x) => out.push(x),
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable item in a calling notification: skipped");
+                metrics::counter!("stratus_graph_notification_items_skipped_total").increment(1);
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        Some(e) if out.is_empty() => Err(e),
+        _ => Ok(out),
+    }
 }
 
 /// The path segments after `/communications/calls/` (or legacy `/app/calls/`).

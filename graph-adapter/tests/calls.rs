@@ -803,3 +803,37 @@ async fn record_redirect_and_participant_list_on_the_wire() {
         .unwrap_err();
     assert!(e.to_string().contains("400"), "{e}");
 }
+
+#[tokio::test]
+async fn a_lost_callback_is_recovered_by_reading_the_call() {
+    let mut env = env(|_| {}).await;
+    let id = env.sim.place_call(pstn()).await.unwrap();
+    let e = env.next().await;
+    let CallEventKind::Incoming { m365_tenant: t, .. } = e.kind else {
+        panic!("{e:?}")
+    };
+    // establishing and established are both lost.
+    env.sim.inject(Fault::LoseCallbacks { count: 2 });
+    env.run(&e.call, t, CallAction::Answer { prefetch: vec![] })
+        .await
+        .unwrap();
+    let quiet = env.quiet(Duration::from_millis(200)).await;
+    assert!(quiet.is_empty(), "{quiet:?}");
+    let c = env.adapter.get_call(t, &id).await.unwrap();
+    assert_eq!(c.id, id);
+    assert_eq!(c.state, Some(stratus_graph::parse::CallState::Established));
+    let dropped = env
+        .sim
+        .callbacks()
+        .iter()
+        .filter(|c| c.status.is_none())
+        .count();
+    assert_eq!(dropped, 2);
+    env.run(&e.call, t, CallAction::HangUp).await.unwrap();
+    assert_eq!(
+        env.next().await.kind,
+        CallEventKind::Terminated { code: 200 }
+    );
+    let gone = env.adapter.get_call(t, &id).await.unwrap_err();
+    assert_eq!(gone, stratus_graph::client::GraphError::NotFound);
+}

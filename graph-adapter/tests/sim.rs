@@ -184,7 +184,7 @@ async fn agents_show_in_a_call_while_connected() {
             a,
             AgentBehaviour::Answer {
                 after: Duration::from_millis(20),
-                talk: Some(Duration::from_millis(300)),
+                talk: Some(Duration::from_millis(1500)),
             },
         )]
     })
@@ -228,16 +228,16 @@ async fn agents_show_in_a_call_while_connected() {
 
 #[tokio::test]
 async fn slow_answers_time_out_and_only_idempotent_requests_are_retried() {
-    let mut env = env_with(|_| {}, |c| c.request_timeout = Duration::from_millis(300)).await;
+    let mut env = env_with(|_| {}, |c| c.request_timeout = Duration::from_millis(500)).await;
     let (call, t) = env.answered_call(pstn()).await;
     env.sim.inject(Fault::Slow {
         count: 1,
-        delay: Duration::from_millis(600),
+        delay: Duration::from_millis(1500),
     });
     env.run(&call, t, CallAction::KeepAlive).await.unwrap();
     env.sim.inject(Fault::Slow {
         count: 1,
-        delay: Duration::from_millis(600),
+        delay: Duration::from_millis(1500),
     });
     let r = env
         .run(
@@ -292,12 +292,15 @@ async fn behaviour_mixes_are_drawn_from_the_seed() {
 
 #[tokio::test]
 async fn a_call_not_kept_alive_is_ended_by_graph() {
-    let mut env = env(|c| c.keep_alive_timeout = Duration::from_millis(400)).await;
+    let mut env = env(|c| c.keep_alive_timeout = Duration::from_millis(1000)).await;
     let (call, t) = env.answered_call(pstn()).await;
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     env.run(&call, t, CallAction::KeepAlive).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    assert!(env.sim.call(call.as_str()).is_some(), "kept alive");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        env.sim.call(call.as_str()).is_some(),
+        "alive only thanks to the keepAlive"
+    );
     let e = env.next().await;
     assert_eq!(
         (e.call, e.kind),

@@ -189,6 +189,31 @@ impl CallbackValidator {
         Err(last)
     }
 
+    /// Re-reads the signing keys now (one read at a time); on failure the old keys stay.
+    pub async fn refresh(&self) -> Result<(), CallbackAuthError> {
+        let _one_at_a_time = self.refresh.lock().await;
+        let k = self.fetch().await?;
+        *self.keys.write().await = Some(Arc::new(k));
+        Ok(())
+    }
+
+    /// Reads the keys at once and then twice per refresh period, so a callback only ever reads
+    /// the cache and Graph never waits for a key fetch.
+    pub fn spawn_refresh(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            let every = (me.cfg.refresh_every / 2).max(Duration::from_secs(1));
+            loop {
+                if let Err(e) = me.refresh().await {
+                    tracing::warn!(error = %e, "callback signing keys not refreshed; retrying");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    }
+
     /// The cached key set; re-read when stale or when `kid` is unknown (rate-limited).
     async fn keys_for(&self, kid: Option<&str>) -> Result<Arc<Keys>, CallbackAuthError> {
         let now = Instant::now();

@@ -129,7 +129,7 @@ async fn direct_conference_answered_then_conversation_ends() {
         a,
         AgentBehaviour::Answer {
             after: Duration::from_millis(100),
-            talk: Some(Duration::from_millis(300)),
+            talk: Some(Duration::from_millis(1000)),
         },
     );
     let (call, t) = env.answered_call(pstn()).await;
@@ -243,7 +243,7 @@ async fn caller_hangs_up_while_the_agent_rings() {
     let a = user(1);
     env.sim.set_agent_behaviour(a, AgentBehaviour::Ignore);
     let (call, t) = env
-        .answered_call(pstn().with_patience(Duration::from_millis(400)))
+        .answered_call(pstn().with_patience(Duration::from_millis(1000)))
         .await;
     env.run(
         &call,

@@ -36,6 +36,7 @@ pub struct Server {
     pub simulator: Option<SimHandle>,
     writer: WriterHandle,
     retention: tokio::task::JoinHandle<()>,
+    key_refresh: tokio::task::JoinHandle<()>,
     cancel: CancellationToken,
     http: tokio::task::JoinHandle<()>,
 }
@@ -58,6 +59,7 @@ impl Server {
         self.state.presence.stop();
         self.state.node.clone().shutdown().await;
         self.retention.abort();
+        self.key_refresh.abort();
         // The writer retries while the database is down; past the grace period what is still
         // buffered is reported, not waited for forever.
         if tokio::time::timeout(grace, self.writer.shutdown())
@@ -206,6 +208,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         auth_cfg.issuers.push(endpoints.issuer.clone());
     }
     let validator = Arc::new(CallbackValidator::new(http.clone(), auth_cfg));
+    let key_refresh = validator.spawn_refresh();
     let (call_tx, call_rx) = mpsc::unbounded_channel();
     let graph = GraphAdapter::new(
         client,
@@ -280,6 +283,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         simulator,
         writer,
         retention,
+        key_refresh,
         cancel,
         http,
     })

@@ -761,3 +761,27 @@ pub fn parse_change_notifications(body: &[u8]) -> Result<ChangeBatch, ParseError
         validation_tokens: n.validation_tokens.unwrap_or_default(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TERMINATED: &str =
+        include_str!("../../../shared/graph-fixtures/notif-call-terminated.json");
+
+    #[test]
+    fn an_unreadable_item_does_not_cost_the_readable_ones() {
+        let mut batch: serde_json::Value = serde_json::from_str(TERMINATED).unwrap();
+        let good = batch["value"][0].clone();
+        batch["value"] =
+            serde_json::json!([{ "changeType": "updated", "resourceUrl": "/nonsense" }, good]);
+        let parsed = parse_calling(batch.to_string().as_bytes()).unwrap();
+        assert_eq!(parsed.len(), 1, "the terminated notification survives");
+        batch["value"] =
+            serde_json::json!([{ "changeType": "updated", "resourceUrl": "/nonsense" }]);
+        assert!(
+            parse_calling(batch.to_string().as_bytes()).is_err(),
+            "nothing readable is an error"
+        );
+    }
+}

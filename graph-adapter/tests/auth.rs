@@ -272,6 +272,21 @@ async fn signing_keys_are_cached_and_refreshed() {
 }
 
 #[tokio::test]
+async fn keys_read_in_the_background_leave_callbacks_nothing_to_fetch() {
+    let env = env(|_| {}).await;
+    let v = Arc::new(stratus_graph::auth::CallbackValidator::new(
+        reqwest::Client::new(),
+        stratus_graph::auth::CallbackAuthConfig::new(env.sim.openid_config_url(), BOT_APP_ID),
+    ));
+    let task = v.spawn_refresh();
+    eventually("keys read at start", || env.sim.jwks_fetches() == 1).await;
+    let good = format!("Bearer {}", env.sim.sign(&claims()).unwrap());
+    v.validate(Some(&good)).await.unwrap();
+    assert_eq!(env.sim.jwks_fetches(), 1, "the callback used the cache");
+    task.abort();
+}
+
+#[tokio::test]
 async fn tokens_are_cached_per_tenant_and_renewed_before_expiry() {
     let sim = Simulator::start({
         let mut c = SimConfig::new("http://127.0.0.1:9/none", BOT_APP_ID);

@@ -837,3 +837,31 @@ async fn a_lost_callback_is_recovered_by_reading_the_call() {
     let gone = env.adapter.get_call(t, &id).await.unwrap_err();
     assert_eq!(gone, stratus_graph::client::GraphError::NotFound);
 }
+
+#[tokio::test]
+async fn an_unplayable_prefetch_does_not_keep_the_call_from_being_answered() {
+    let mut env = env(|_| {}).await;
+    env.sim.place_call(pstn()).await.unwrap();
+    let e = env.next().await;
+    let CallEventKind::Incoming { m365_tenant: t, .. } = e.kind else {
+        panic!("{e:?}")
+    };
+    // No TTS URL: the text prompt cannot be played, the audio one is still pre-fetched.
+    env.run(
+        &e.call,
+        t,
+        CallAction::Answer {
+            prefetch: vec![Prompt::Text("Welcome".into()), Prompt::Audio(BEEP.into())],
+        },
+    )
+    .await
+    .unwrap();
+    env.until("Established", |x| x.kind == CallEventKind::Established)
+        .await;
+    let answer = &env.commands_matching("POST", "/answer")[0];
+    let pre = answer.body["mediaConfig"]["preFetchMedia"]
+        .as_array()
+        .unwrap();
+    assert_eq!(pre.len(), 1);
+    assert_eq!(pre[0]["uri"], BEEP);
+}

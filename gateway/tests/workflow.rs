@@ -33,20 +33,35 @@ async fn a_caller_hears_the_announcement_waits_and_is_disconnected_at_the_queue_
     let call = call_into(&env, &a, "https://media.example/welcome.wav").await;
     let sim = env.server.simulator.clone().unwrap();
     let store = env.server.state.store.clone();
-    let sessions = eventually("the call ended by the queue limit", Duration::from_secs(20), || {
-        let store = store.clone();
-        async move {
-            let s = store.service_sessions(a.tenant, None).await.unwrap();
-            (!s.is_empty()).then_some(s)
-        }
-    })
+    let sessions = eventually(
+        "the call ended by the queue limit",
+        Duration::from_secs(20),
+        || {
+            let store = store.clone();
+            async move {
+                let s = store.service_sessions(a.tenant, None).await.unwrap();
+                (!s.is_empty()).then_some(s)
+            }
+        },
+    )
     .await;
     assert_eq!(sessions[0].outcome, Outcome::QueueTimeout);
     assert!(sessions[0].queue_ms >= 5_000, "{:?}", sessions[0]);
-    let log: Vec<String> = sim.commands_for(&call).iter().map(|c| format!("{} {}", c.method, c.path)).collect();
-    assert!(log.first().is_some_and(|c| c.ends_with("/answer")), "{log:?}");
+    let log: Vec<String> = sim
+        .commands_for(&call)
+        .iter()
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect();
+    assert!(
+        log.first().is_some_and(|c| c.ends_with("/answer")),
+        "{log:?}"
+    );
     assert!(log.iter().any(|c| c.ends_with("/playPrompt")), "{log:?}");
-    assert!(log.last().is_some_and(|c| c.starts_with("DELETE") && c.ends_with(&call)), "{log:?}");
+    assert!(
+        log.last()
+            .is_some_and(|c| c.starts_with("DELETE") && c.ends_with(&call)),
+        "{log:?}"
+    );
     env.server.shutdown().await;
 }
 
@@ -58,16 +73,27 @@ async fn an_announcement_that_cannot_be_played_is_skipped_not_fatal() {
     let call = call_into(&env, &a, "Welcome to Contoso").await;
     let sim = env.server.simulator.clone().unwrap();
     let store = env.server.state.store.clone();
-    let sessions = eventually("the call queued and ended by the queue limit", Duration::from_secs(20), || {
-        let store = store.clone();
-        async move {
-            let s = store.service_sessions(a.tenant, None).await.unwrap();
-            (!s.is_empty()).then_some(s)
-        }
-    })
+    let sessions = eventually(
+        "the call queued and ended by the queue limit",
+        Duration::from_secs(20),
+        || {
+            let store = store.clone();
+            async move {
+                let s = store.service_sessions(a.tenant, None).await.unwrap();
+                (!s.is_empty()).then_some(s)
+            }
+        },
+    )
     .await;
-    assert_eq!(sessions[0].outcome, Outcome::QueueTimeout, "the caller was queued, not dropped");
+    assert_eq!(
+        sessions[0].outcome,
+        Outcome::QueueTimeout,
+        "the caller was queued, not dropped"
+    );
     let log = sim.commands_for(&call);
-    assert!(log.first().is_some_and(|c| c.path.ends_with("/answer")), "answered despite the prompt: {log:?}");
+    assert!(
+        log.first().is_some_and(|c| c.path.ends_with("/answer")),
+        "answered despite the prompt: {log:?}"
+    );
     env.server.shutdown().await;
 }

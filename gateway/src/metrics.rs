@@ -28,10 +28,13 @@ pub const USER_SESSIONS: &str = "stratus_user_sessions_total";
 #[error("metrics recorder: {0}")]
 pub struct MetricsError(String);
 
-/// Installs the global recorder (once per process; later calls reuse the first handle).
+/// Installs the global recorder (once per process; later calls reuse the first handle, also
+/// when several servers start at once, as in tests).
 pub fn install() -> Result<PrometheusHandle, MetricsError> {
-    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
-    if let Some(h) = HANDLE.get() {
+    static HANDLE: std::sync::Mutex<Option<PrometheusHandle>> = std::sync::Mutex::new(None);
+    // The guarded value is an `Option` of a handle: a poisoned lock still holds a valid one.
+    let mut slot = HANDLE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(h) = slot.as_ref() {
         return Ok(h.clone());
     }
     // Full-name matchers are consulted before suffix matchers.
@@ -41,7 +44,8 @@ pub fn install() -> Result<PrometheusHandle, MetricsError> {
         .map_err(|e| MetricsError(e.to_string()))?
         .install_recorder()
         .map_err(|e| MetricsError(e.to_string()))?;
-    Ok(HANDLE.get_or_init(|| handle).clone())
+    *slot = Some(handle.clone());
+    Ok(handle)
 }
 
 /// Runs the recorder's upkeep every few seconds until cancelled.

@@ -286,6 +286,20 @@ async fn the_openapi_document_lists_every_endpoint() {
             e.path
         );
         assert!(op["responses"]["401"].is_object());
+        let ok = match (e.method, e.path.contains("{id}")) {
+            ("DELETE", _) | ("POST", true) => "204",
+            ("POST", false) => "201",
+            _ => "",
+        };
+        if !ok.is_empty() {
+            assert!(
+                op["responses"][ok].is_object(),
+                "{} {}: {}",
+                e.method,
+                e.path,
+                op["responses"]
+            );
+        }
     }
     assert!(doc["components"]["schemas"]["ErrorEnvelope"].is_object());
     env.server.shutdown().await;
@@ -409,6 +423,21 @@ async fn an_external_task_is_offered_accepted_completed_and_recorded() {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
+    // An ended task is history: it can be read, not changed.
+    let (s, b) = env
+        .put(
+            &format!("/api/v1/tasks/{task}"),
+            &a.admin,
+            json!({ "priority": "High" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    let (s, b) = env.get(&format!("/api/v1/tasks/{task}"), &a.admin).await;
+    assert_eq!(
+        (s, b["live"].clone()),
+        (StatusCode::OK, json!(false)),
+        "{b}"
+    );
     for k in ["Created", "Queued", "Offered", "Connected", "Terminated"] {
         assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
     }

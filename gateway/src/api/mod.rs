@@ -507,6 +507,23 @@ async fn openapi_json() -> axum::Json<OpenApi> {
     axum::Json(openapi())
 }
 
+/// What a success answers: 201 for a creation, 204 for an action without a body, else 200.
+fn success_status(e: &Endpoint) -> (&'static str, &'static str) {
+    let no_body_puts = ["/duty", "/active", "/not-available"];
+    match e.method {
+        "DELETE" => ("204", "Done"),
+        "POST" if !e.path.contains("{id}") => ("201", "Created"),
+        "POST" => ("204", "Done"),
+        "PUT"
+            if e.path == "/api/v1/tasks/{id}"
+                || no_body_puts.iter().any(|p| e.path.ends_with(p)) =>
+        {
+            ("204", "Done")
+        }
+        _ => ("200", "Success"),
+    }
+}
+
 fn http_method(m: &str) -> HttpMethod {
     match m {
         "POST" => HttpMethod::Post,
@@ -530,18 +547,20 @@ pub fn openapi() -> OpenApi {
     };
     let mut paths = PathsBuilder::new();
     for e in ENDPOINTS {
+        let success = success_status(e);
         let mut op = OperationBuilder::new()
             .tag(e.tag)
             .summary(Some(e.summary))
             .description(Some(format!("Roles: {}.", e.roles)))
             .operation_id(Some(format!("{} {}", e.method.to_lowercase(), e.path)))
-            .response(
-                "200",
-                ResponseBuilder::new()
-                    .description("Success")
-                    .content("application/json", object())
-                    .build(),
-            )
+            .response(success.0, {
+                let r = ResponseBuilder::new().description(success.1);
+                if success.0 == "204" {
+                    r.build()
+                } else {
+                    r.content("application/json", object()).build()
+                }
+            })
             .response(
                 "401",
                 ResponseBuilder::new()

@@ -135,7 +135,16 @@ async fn require_task_owner(
     auth: &Auth,
     id: TaskId,
 ) -> Result<Vec<stratus_routing::config::UserConfig>, ApiError> {
-    let live = state.node.task(auth.tenant, id).await?;
+    let live = match state.node.task(auth.tenant, id).await {
+        Ok(l) => l,
+        // A task that has ended can no longer change; one never seen does not exist.
+        Err(stratus_actors::ActorsError::UnknownTask)
+            if !state.store.task_events(auth.tenant, id).await?.is_empty() =>
+        {
+            return Err(ApiError::conflict(format!("task {id} has ended")));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let users = super::config::snapshot(state, auth.tenant).await?.users;
     if let Some(service) = live.service {
         auth.require_owner_of(&users, service)?;

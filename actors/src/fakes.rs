@@ -12,8 +12,8 @@ use stratus_routing::config::{
 use stratus_routing::facts::{ServiceSessionFact, UserSessionFact, UserStateInterval};
 use stratus_routing::ids::{ServiceId, TaskId, TenantId, UserId};
 use stratus_routing::port::{
-    BoxFuture, CallAction, CallCommand, CallControl, CallControlError, EventSink, LiveTaskSnapshot,
-    Record, Store, StoreError, TenantSnapshot,
+    BoxFuture, CallCommand, CallControl, CallControlError, EventSink, LiveTaskSnapshot, Record,
+    Store, StoreError, TenantSnapshot,
 };
 use stratus_routing::task::TaskEvent;
 use stratus_routing::time::Instant;
@@ -389,26 +389,9 @@ impl RecordingCallControl {
     }
 }
 
-fn name(a: &CallAction) -> &'static str {
-    match a {
-        CallAction::Answer { .. } => "answer",
-        CallAction::PlayPrompt { .. } => "play_prompt",
-        CallAction::CollectDigits { .. } => "collect_digits",
-        CallAction::CancelMedia => "cancel_media",
-        CallAction::RingAgent { .. } => "ring_agent",
-        CallAction::CancelRing { .. } => "cancel_ring",
-        CallAction::RemoveAgent { .. } => "remove_agent",
-        CallAction::Bridge { .. } => "bridge",
-        CallAction::Transfer { .. } => "transfer",
-        CallAction::Reject { .. } => "reject",
-        CallAction::HangUp => "hang_up",
-        CallAction::KeepAlive => "keep_alive",
-    }
-}
-
 impl CallControl for RecordingCallControl {
     fn execute(&self, cmd: CallCommand) -> BoxFuture<'_, Result<(), CallControlError>> {
-        let n = name(&cmd.action);
+        let n = cmd.action.name();
         let fail = {
             let mut f = lock(&self.failing);
             match f.get_mut(n) {

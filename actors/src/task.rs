@@ -312,7 +312,7 @@ async fn drain_commands(
             _ => None,
         };
         let announcement = matches!(action, CallAction::PlayPrompt { .. });
-        let name = action_name(&action);
+        let name = action.name();
         let cmd = CallCommand {
             action,
             ..template.clone()
@@ -334,23 +334,6 @@ async fn drain_commands(
                 );
             }
         }
-    }
-}
-
-fn action_name(a: &CallAction) -> &'static str {
-    match a {
-        CallAction::Answer { .. } => "answer",
-        CallAction::PlayPrompt { .. } => "play_prompt",
-        CallAction::CollectDigits { .. } => "collect_digits",
-        CallAction::CancelMedia => "cancel_media",
-        CallAction::RingAgent { .. } => "ring_agent",
-        CallAction::CancelRing { .. } => "cancel_ring",
-        CallAction::RemoveAgent { .. } => "remove_agent",
-        CallAction::Bridge { .. } => "bridge",
-        CallAction::Transfer { .. } => "transfer",
-        CallAction::Reject { .. } => "reject",
-        CallAction::HangUp => "hang_up",
-        CallAction::KeepAlive => "keep_alive",
     }
 }
 

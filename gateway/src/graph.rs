@@ -272,12 +272,21 @@ fn precheck(state: &AppState, kind: &'static str, body: &[u8]) -> Result<(), Ref
     Ok(())
 }
 
-/// `POST /graph/presence/{m365 tenant}`.
-pub async fn presence(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    RawQuery(query): RawQuery,
+#[derive(Clone, Copy)]
+enum ChangeKind {
+    Presence,
+    Lifecycle,
+}
+
+/// Both change-notification endpoints: the handshake, the checks that must answer at once, then
+/// the work detached (a basic presence notification needs a read-back, which may take longer
+/// than Graph waits for an answer).
+async fn change_notification(
+    state: AppState,
+    tenant: String,
+    query: Option<String>,
     body: Bytes,
+    kind: ChangeKind,
 ) -> Response {
     if let Some(r) = handshake(query.as_deref()) {
         return r;
@@ -286,17 +295,33 @@ pub async fn presence(
         Ok(m) => m,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = precheck(&state, "presence", &body) {
+    let label = match kind {
+        ChangeKind::Presence => "presence",
+        ChangeKind::Lifecycle => "lifecycle",
+    };
+    if let Err(r) = precheck(&state, label, &body) {
         return r.into_response();
     }
-    // A basic notification needs a read-back of the presence, which may take longer than
-    // Graph waits for an answer, so it runs detached.
     tokio::spawn(async move {
-        if let Err(e) = manager.handle_notification(&body).await {
-            tracing::warn!(%tenant, error = %e, "presence notification not applied");
+        let done = match kind {
+            ChangeKind::Presence => manager.handle_notification(&body).await.map(|_| ()),
+            ChangeKind::Lifecycle => manager.handle_lifecycle(&body).await,
+        };
+        if let Err(e) = done {
+            tracing::warn!(%tenant, kind = label, error = %e, "change notification not applied");
         }
     });
     StatusCode::ACCEPTED.into_response()
+}
+
+/// `POST /graph/presence/{m365 tenant}`.
+pub async fn presence(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    change_notification(state, tenant, query, body, ChangeKind::Presence).await
 }
 
 /// `POST /graph/lifecycle/{m365 tenant}`.
@@ -306,22 +331,7 @@ pub async fn lifecycle(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = handshake(query.as_deref()) {
-        return r;
-    }
-    let manager = match manager_for(&state, &tenant) {
-        Ok(m) => m,
-        Err(r) => return r.into_response(),
-    };
-    if let Err(r) = precheck(&state, "lifecycle", &body) {
-        return r.into_response();
-    }
-    tokio::spawn(async move {
-        if let Err(e) = manager.handle_lifecycle(&body).await {
-            tracing::warn!(%tenant, error = %e, "lifecycle notification not applied");
-        }
-    });
-    StatusCode::ACCEPTED.into_response()
+    change_notification(state, tenant, query, body, ChangeKind::Lifecycle).await
 }
 
 /// Hands the adapter's call events to the actors. A call for a tenant or resource account that

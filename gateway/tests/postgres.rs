@@ -71,23 +71,17 @@ async fn a_call_is_routed_and_recorded_on_postgresql() {
     spec.tenant = Some(a.m365);
     sim.place_call(spec).await.unwrap();
 
-    let store = env.server.state.store.clone();
-    let sessions = eventually(
-        "the service session stored",
-        Duration::from_secs(30),
-        || {
-            let store = store.clone();
-            async move {
-                let s = store.service_sessions(a.tenant, None).await.unwrap();
-                (!s.is_empty()).then_some(s)
-            }
-        },
-    )
-    .await;
+    let sessions = stored_sessions(&env, a.tenant, Duration::from_secs(30)).await;
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].outcome, Outcome::UserAccepted);
     assert_eq!(sessions[0].user, Some(a.users[0]));
-    let events = store.task_events(a.tenant, sessions[0].task).await.unwrap();
+    let events = env
+        .server
+        .state
+        .store
+        .task_events(a.tenant, sessions[0].task)
+        .await
+        .unwrap();
     assert!(events.len() >= 5, "{events:?}");
     env.server.shutdown().await;
 }

@@ -32,19 +32,7 @@ async fn a_caller_hears_the_announcement_waits_and_is_disconnected_at_the_queue_
     let a = env.tenant(1, 1).await;
     let call = call_into(&env, &a, "https://media.example/welcome.wav").await;
     let sim = env.server.simulator.clone().unwrap();
-    let store = env.server.state.store.clone();
-    let sessions = eventually(
-        "the call ended by the queue limit",
-        Duration::from_secs(20),
-        || {
-            let store = store.clone();
-            async move {
-                let s = store.service_sessions(a.tenant, None).await.unwrap();
-                (!s.is_empty()).then_some(s)
-            }
-        },
-    )
-    .await;
+    let sessions = stored_sessions(&env, a.tenant, Duration::from_secs(30)).await;
     assert_eq!(sessions[0].outcome, Outcome::QueueTimeout);
     assert!(sessions[0].queue_ms >= 5_000, "{:?}", sessions[0]);
     let log: Vec<String> = sim
@@ -72,19 +60,7 @@ async fn an_announcement_that_cannot_be_played_is_skipped_not_fatal() {
     let a = env.tenant(1, 1).await;
     let call = call_into(&env, &a, "Welcome to Contoso").await;
     let sim = env.server.simulator.clone().unwrap();
-    let store = env.server.state.store.clone();
-    let sessions = eventually(
-        "the call queued and ended by the queue limit",
-        Duration::from_secs(20),
-        || {
-            let store = store.clone();
-            async move {
-                let s = store.service_sessions(a.tenant, None).await.unwrap();
-                (!s.is_empty()).then_some(s)
-            }
-        },
-    )
-    .await;
+    let sessions = stored_sessions(&env, a.tenant, Duration::from_secs(30)).await;
     assert_eq!(
         sessions[0].outcome,
         Outcome::QueueTimeout,

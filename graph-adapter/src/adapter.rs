@@ -729,24 +729,6 @@ fn invite_context(offer: OfferId, user: UserId) -> String {
     format!("{offer}/{user}")
 }
 
-/// The action's name, for spans and logs.
-fn action_name(a: &CallAction) -> &'static str {
-    match a {
-        CallAction::Answer { .. } => "answer",
-        CallAction::PlayPrompt { .. } => "play_prompt",
-        CallAction::CollectDigits { .. } => "collect_digits",
-        CallAction::CancelMedia => "cancel_media",
-        CallAction::RingAgent { .. } => "ring_agent",
-        CallAction::CancelRing { .. } => "cancel_ring",
-        CallAction::RemoveAgent { .. } => "remove_agent",
-        CallAction::Bridge { .. } => "bridge",
-        CallAction::Transfer { .. } => "transfer",
-        CallAction::Reject { .. } => "reject",
-        CallAction::HangUp => "hang_up",
-        CallAction::KeepAlive => "keep_alive",
-    }
-}
-
 impl CallControl for GraphAdapter {
     fn execute(&self, cmd: CallCommand) -> BoxFuture<'_, Result<(), CallControlError>> {
         let span = tracing::info_span!(
@@ -755,7 +737,7 @@ impl CallControl for GraphAdapter {
             m365_tenant = %cmd.m365_tenant,
             task = %cmd.task,
             call = %cmd.call,
-            action = action_name(&cmd.action),
+            action = cmd.action.name(),
         );
         Box::pin(
             async move {

@@ -206,3 +206,20 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The tenant's service sessions once at least one is stored, within `within`.
+pub async fn stored_sessions(
+    env: &Env,
+    tenant: TenantId,
+    within: Duration,
+) -> Vec<stratus_routing::facts::ServiceSessionFact> {
+    let store = env.server.state.store.clone();
+    eventually("a service session stored", within, || {
+        let store = store.clone();
+        async move {
+            let s = store.service_sessions(tenant, None).await.unwrap();
+            (!s.is_empty()).then_some(s)
+        }
+    })
+    .await
+}

@@ -92,6 +92,26 @@ pub enum CallAction {
     KeepAlive,
 }
 
+impl CallAction {
+    /// A stable snake-case name, for metrics labels, spans and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CallAction::Answer { .. } => "answer",
+            CallAction::PlayPrompt { .. } => "play_prompt",
+            CallAction::CollectDigits { .. } => "collect_digits",
+            CallAction::CancelMedia => "cancel_media",
+            CallAction::RingAgent { .. } => "ring_agent",
+            CallAction::CancelRing { .. } => "cancel_ring",
+            CallAction::RemoveAgent { .. } => "remove_agent",
+            CallAction::Bridge { .. } => "bridge",
+            CallAction::Transfer { .. } => "transfer",
+            CallAction::Reject { .. } => "reject",
+            CallAction::HangUp => "hang_up",
+            CallAction::KeepAlive => "keep_alive",
+        }
+    }
+}
+
 /// A command for one call of one tenant.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct CallCommand {

@@ -83,8 +83,12 @@ impl Node {
                 loading: tokio::sync::Mutex::new(()),
             }),
         };
+        // One tenant that cannot start must not keep the others from routing.
         for t in rt.ports.store.list_tenants().await? {
-            node.load_tenant(t.id).await?;
+            if let Err(e) = node.load_tenant(t.id).await {
+                tracing::error!(tenant = %t.id, error = %e, "tenant not started; it starts with its next configuration change");
+                rt.note_failure(format!("tenant {}: start failed: {e}", t.id));
+            }
         }
         Ok(node)
     }

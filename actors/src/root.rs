@@ -108,9 +108,15 @@ impl Actor for NodeRoot {
         metrics::received(Kind::Root);
         match msg {
             RootMsg::Reloaded(tenant, Ok((snapshot, live))) => {
+                // A configuration write may have started the tenant during the backoff: a
+                // second supervisor would duplicate every actor.
+                if state.dir.get(tenant).is_some() {
+                    return Ok(());
+                }
                 metrics::restart(Kind::Tenant);
                 if let Err(e) = start_tenant(&myself, &state.rt, &state.dir, snapshot, live).await {
-                    tracing::error!(%tenant, error = %e, "tenant restart failed");
+                    tracing::error!(%tenant, error = %e, "tenant restart failed; retrying");
+                    schedule_reload(&myself, state, tenant);
                 }
             }
             RootMsg::Reloaded(tenant, Err(e)) => {

@@ -319,6 +319,16 @@ async fn drain_commands(
         };
         if let Err(e) = calls.execute(cmd).await {
             metrics::call_command_failed(name);
+            // The platform says the call no longer exists: the caller is gone, whatever this
+            // command was (a late or lost `terminated` notification must not keep it ringing).
+            if e == stratus_routing::port::CallControlError::CallGone {
+                tell(
+                    &task,
+                    TaskMsg::Platform(stratus_routing::port::CallEventKind::Terminated {
+                        code: 404,
+                    }),
+                );
+            }
             tracing::warn!(tenant = %template.tenant, task = %template.task, call = %template.call, action = name, error = %e, "call command failed");
             if let Some(offer) = ring {
                 tell(&task, TaskMsg::Input(CallInput::RingFailed { offer }));
@@ -386,7 +396,12 @@ fn run_effects(
             }
             CallEffect::TaskEnded { offer, user } => {
                 disconnect(&shared, offer, user);
-                shared.to_user(user, UserMsg::Input(UserInput::TaskEnded { offer }));
+                // Wrap-up ends when the user says so; a user whose actor is down (restarting or
+                // given up) never will, and its rebuilt self knows nothing of this task: end the
+                // wrap-up here rather than wait forever.
+                if !shared.to_user(user, UserMsg::Input(UserInput::TaskEnded { offer })) {
+                    tell(myself, TaskMsg::Input(CallInput::WrapUpEnded));
+                }
             }
             CallEffect::ArmTimer { timer, at } => {
                 let h = shared

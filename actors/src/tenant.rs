@@ -236,10 +236,13 @@ pub(crate) fn spawn_task(
         args,
         tenant.get_cell(),
     )?;
-    // First in the mailbox, ahead of any platform event for the call.
-    tell(&a, first);
+    // Known to the tenant before its first message: on a multi-threaded runtime a task without
+    // a call may finish (and clean up after itself) before this function returns.
     shared.children.insert(a.get_id(), ChildKey::Task(id));
-    shared.tasks.insert(id, a);
+    shared.tasks.insert(id, a.clone());
+    // First in the mailbox, ahead of any platform event for the call, which can only reach the
+    // task once the call is registered below.
+    tell(&a, first);
     if let Some(call) = call {
         shared.rt.calls.insert(call, (shared.id, id));
     }
@@ -475,7 +478,13 @@ async fn reconcile(myself: &ActorRef<TenantMsg>, state: &mut TenantState, snap: 
             });
         }
     }
-    shared.by_app_instance.clear();
+    // Resource accounts are updated in place, never cleared: an incoming call during a
+    // configuration write must still find its service.
+    shared.by_app_instance.retain(|app, id| {
+        wanted
+            .get(id)
+            .is_some_and(|c| c.app_instance_id.as_deref() == Some(app.as_str()))
+    });
     for (id, config) in wanted {
         if let Some(app) = &config.app_instance_id {
             shared.by_app_instance.insert(app.clone(), id);

@@ -205,6 +205,31 @@ async fn a_user_rebuilt_while_on_a_call_is_still_connected_and_a_lost_wrap_up_en
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_conversation_ending_while_its_user_actor_is_down_still_ends_the_task() {
+    let mut svc = service(1, Distribution::DirectConference);
+    svc.acw = stratus_routing::config::AcwSettings {
+        enabled: true,
+        time: stratus_routing::config::values::AcwTime::new(30).unwrap(),
+        early_end_allowed: true,
+        extension: None,
+    };
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    w.online(u(1)).await;
+    let task = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    w.platform("call-1", CallEventKind::AgentJoined { user: u(1) })
+        .await;
+    let shared = w.node.shared(TENANT).unwrap();
+    shared.user(u(1)).unwrap().cast(UserMsg::Crash).unwrap();
+    // The agent hangs up before the user actor is back (no wait: inside the restart backoff).
+    w.platform("call-1", CallEventKind::AgentLeft { user: u(1) })
+        .await;
+    w.wait(Duration::from_secs(5)).await;
+    assert_eq!(w.events(task).last().unwrap(), "Terminated(UserAccepted)");
+    w.finish_expecting(1).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_call_whose_actor_fails_for_good_before_queueing_is_hung_up() {
     let svc = service(1, Distribution::DirectConference);
     let config = crate::NodeConfig {

@@ -38,10 +38,14 @@ impl Flow {
         }
     }
 
-    /// One input from the queue, a user or a timer. `Ok(None)`: not meant for this flow.
-    pub fn handle(&mut self, now: Instant, input: CallInput) -> Result<Vec<CallEffect>, String> {
+    /// One input from the queue, a user or a timer: the effects to carry out, and why part of
+    /// it was refused, if it was (the effects of the steps before stand).
+    pub fn handle(&mut self, now: Instant, input: CallInput) -> (Vec<CallEffect>, Option<String>) {
         match self {
-            Flow::Call(f) => f.handle(now, input).map_err(|e| e.to_string()),
+            Flow::Call(f) => {
+                let (out, e) = f.handle_all(now, input);
+                (out, e.map(|e| e.to_string()))
+            }
             Flow::External(f) => {
                 let input = match input {
                     CallInput::Start => ExternalInput::Start,
@@ -63,9 +67,10 @@ impl Flow {
                     CallInput::Cancel => ExternalInput::Cancel,
                     CallInput::RingFailed { offer } => ExternalInput::OfferFailed { offer },
                     CallInput::Timer(t) => ExternalInput::Timer(t),
-                    CallInput::Platform(_) => return Ok(Vec::new()),
+                    CallInput::Platform(_) => return (Vec::new(), None),
                 };
-                f.handle(now, input).map_err(|e| e.to_string())
+                let (out, e) = f.handle_all(now, input);
+                (out, e.map(|e| e.to_string()))
             }
         }
     }

@@ -73,13 +73,19 @@ fn on_message(myself: &ActorRef<ServiceMsg>, msg: ServiceMsg, state: &mut Servic
             run_effects(myself, state, now, effects);
         }
         ServiceMsg::MemberLost(user) => {
-            let offers: Vec<_> = state
+            let offered: Vec<_> = state
                 .queue
                 .waiting()
-                .flat_map(|t| state.queue.offers_of(t))
-                .filter(|(_, u)| *u == user)
-                .map(|(o, _)| o)
+                .flat_map(|t| state.queue.offers_of(t).into_iter().map(move |o| (t, o)))
+                .filter(|(_, (_, u))| *u == user)
                 .collect();
+            // An offer this queue already passed to a task (after the user granted it, just
+            // before dying) may still be on its way: telling the task after it, from this same
+            // mailbox order, withdraws that ring too.
+            for (task, _) in &offered {
+                state.shared.to_task(*task, TaskMsg::UserLost(user));
+            }
+            let offers: Vec<_> = offered.into_iter().map(|(_, (o, _))| o).collect();
             let mut effects = state.queue.handle(now, QueueInput::MemberRemoved { user });
             for offer in offers {
                 let reason = RefuseReason::NotSelectable(Exclusion::Presence(PresenceClass::Never));

@@ -239,14 +239,12 @@ fn requeue(state: &mut TaskActorState, now: Instant) {
 }
 
 fn step(myself: &ActorRef<TaskMsg>, state: &mut TaskActorState, now: Instant, input: CallInput) {
-    match state.flow.handle(now, input) {
-        Ok(effects) => run_effects(myself, state, now, effects),
-        Err(e) => {
-            // A late or duplicate input: the flow is unchanged; nothing to undo.
-            let e = &e;
-            tracing::debug!(tenant = %state.shared.id, task = %state.task_id(), error = %e, "input refused by the task");
-        }
+    let (effects, refused) = state.flow.handle(now, input);
+    if let Some(e) = refused {
+        // A late or duplicate input; what the flow did before refusing is still carried out.
+        tracing::debug!(tenant = %state.shared.id, task = %state.task_id(), error = %e, "input refused by the task");
     }
+    run_effects(myself, state, now, effects);
 }
 
 fn command(myself: &ActorRef<TaskMsg>, state: &mut TaskActorState, action: CallAction) {

@@ -24,24 +24,30 @@ pub(crate) struct TimerId(u64);
 pub(crate) struct Timers {
     tx: mpsc::UnboundedSender<Op>,
     next: AtomicU64,
+    token: CancellationToken,
 }
 
 impl Timers {
     /// Spawns the service; it ends with `token`.
     pub fn start(token: CancellationToken) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(rx, token));
+        tokio::spawn(run(rx, token.clone()));
         Timers {
             tx,
             next: AtomicU64::new(1),
+            token,
         }
     }
 
     /// Runs `fire` at `at` (at once if `at` has passed).
     pub fn arm(&self, at: Instant, fire: Fire) -> TimerId {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        // After shutdown the service is gone and so is the need for the timer.
-        let _ = self.tx.send(Op::Arm { id, at, fire });
+        // After shutdown the service is gone and so is the need for the timer; before it, a
+        // lost timer is a deadline that never fires: counted and logged.
+        if self.tx.send(Op::Arm { id, at, fire }).is_err() && !self.token.is_cancelled() {
+            metrics::counter!("stratus_timers_lost_total").increment(1);
+            tracing::warn!("timer service gone: a deadline was not armed");
+        }
         TimerId(id)
     }
 

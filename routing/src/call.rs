@@ -245,9 +245,20 @@ impl CallFlow {
         now: Instant,
         input: CallInput,
     ) -> Result<Vec<CallEffect>, TransitionError> {
+        let (out, error) = self.handle_all(now, input);
+        error.map_or(Ok(out), Err)
+    }
+
+    /// Like [`CallFlow::handle`], but the effects of the steps that succeeded are returned with
+    /// the error: a runtime must still carry them out (a withdrawn ring, a finished task).
+    pub fn handle_all(
+        &mut self,
+        now: Instant,
+        input: CallInput,
+    ) -> (Vec<CallEffect>, Option<TransitionError>) {
         let mut out = Vec::new();
         if self.phase == Phase::Done {
-            return Ok(out);
+            return (out, None);
         }
         let result = self.step(now, input, &mut out);
         // Whatever ended the task, the flow is over once it is terminal.
@@ -255,7 +266,7 @@ impl CallFlow {
             self.phase = Phase::Done;
             out.push(CallEffect::Finished);
         }
-        result.map(|()| out)
+        (out, result.err())
     }
 
     fn step(

@@ -150,16 +150,26 @@ impl ExternalFlow {
         now: Instant,
         input: ExternalInput,
     ) -> Result<Vec<CallEffect>, ExternalError> {
+        let (out, error) = self.handle_all(now, input);
+        error.map_or(Ok(out), Err)
+    }
+
+    /// Like [`ExternalFlow::handle`], with the effects of the steps that succeeded kept.
+    pub fn handle_all(
+        &mut self,
+        now: Instant,
+        input: ExternalInput,
+    ) -> (Vec<CallEffect>, Option<ExternalError>) {
         let mut out = Vec::new();
         if self.phase == Phase::Done {
-            return Ok(out);
+            return (out, None);
         }
         let result = self.step(now, input, &mut out);
         if self.task.state().is_terminal() {
             self.phase = Phase::Done;
             out.push(CallEffect::Finished);
         }
-        result.map(|()| out)
+        (out, result.err())
     }
 
     fn step(

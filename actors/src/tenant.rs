@@ -401,8 +401,24 @@ async fn restore_task(
 
 /// Gives up on a child for good.
 fn give_up(shared: &Arc<TenantShared>, key: ChildKey) {
-    let ChildKey::Task(t) = key else {
-        return; // a user or service stays down; the tenant runs on without it
+    let t = match key {
+        ChildKey::Task(t) => t,
+        ChildKey::Service(s) => {
+            // Its waiting tasks lose their queue and max-wait timer: they end now rather than
+            // hold callers forever; new calls for it are refused at the door. Forgetting its
+            // configuration lets the next configuration change start it afresh.
+            shared.by_app_instance.retain(|_, id| *id != s);
+            shared.service_configs.remove(&s);
+            for_each_task(shared, |t| {
+                tell(t, TaskMsg::ServiceRemoved(s));
+            });
+            return;
+        }
+        ChildKey::User(u) => {
+            // The tenant runs on without the user; the next configuration change starts it afresh.
+            shared.user_configs.remove(&u);
+            return;
+        }
     };
     if let Some((_, snap)) = shared.snapshots.remove(&t) {
         shared.rt.stats.forget(snap.state);

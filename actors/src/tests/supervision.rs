@@ -132,6 +132,43 @@ async fn a_child_failing_over_and_over_is_given_up_after_the_intensity_limit() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_service_given_up_ends_its_waiting_calls_and_refuses_new_ones() {
+    let svc = service(1, Distribution::DirectConference);
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    let task = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    let shared = w.node.shared(TENANT).unwrap();
+    for _ in 0..11 {
+        if let Some(a) = shared.service(s(1)) {
+            a.cast(ServiceMsg::Crash).unwrap();
+        }
+        w.wait(Duration::from_secs(6)).await; // past the longest backoff
+    }
+    assert!(shared.service(s(1)).is_none(), "given up");
+    // The waiting caller is not held forever by a queue that no longer exists…
+    assert!(
+        w.events(task).last().unwrap().starts_with("Terminated"),
+        "{:?}",
+        w.events(task)
+    );
+    // …and a new call for the service is refused at the door, so the gateway rejects it.
+    let e = w.node.call_event(stratus_routing::port::CallEvent {
+        call: stratus_routing::ids::CallId::new("call-2"),
+        kind: CallEventKind::Incoming {
+            m365_tenant: M365,
+            target: app(1),
+            caller: Default::default(),
+            call_chain_id: None,
+        },
+    });
+    assert!(
+        matches!(e, Err(crate::ActorsError::UnknownService)),
+        "{e:?}"
+    );
+    w.finish_expecting(11).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn shutdown_drains_and_stops_every_actor() {
     let svc = service(1, Distribution::DirectConference);
     let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;

@@ -134,7 +134,7 @@ async fn a_child_failing_over_and_over_is_given_up_after_the_intensity_limit() {
 #[tokio::test(start_paused = true)]
 async fn a_service_given_up_ends_its_waiting_calls_and_refuses_new_ones() {
     let svc = service(1, Distribution::DirectConference);
-    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    let w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
     let task = w.incoming("call-1", 1).await;
     w.platform("call-1", CallEventKind::Established).await;
     let shared = w.node.shared(TENANT).unwrap();

@@ -156,6 +156,9 @@ fn on_message(myself: &ActorRef<TaskMsg>, msg: TaskMsg, state: &mut TaskActorSta
         }
         TaskMsg::Requeue(service) => {
             if service == state.service() {
+                // The rebuilt queue knows nothing of rings in progress: withdraw them, or the
+                // queue would ring a second agent for the same call.
+                withdraw(myself, state, now, |_| true);
                 requeue(state, now);
             }
         }
@@ -165,17 +168,7 @@ fn on_message(myself: &ActorRef<TaskMsg>, msg: TaskMsg, state: &mut TaskActorSta
             {
                 step(myself, state, now, CallInput::WrapUpEnded);
             }
-            let rings: Vec<_> = state
-                .flow
-                .offers()
-                .into_iter()
-                .filter(|(_, u)| *u == user)
-                .collect();
-            for (offer, user) in rings {
-                // The invitation is withdrawn on the platform, and the offer fails without RONA.
-                command(myself, state, CallAction::CancelRing { offer, user });
-                step(myself, state, now, CallInput::RingFailed { offer });
-            }
+            withdraw(myself, state, now, |u| u == user);
         }
         #[cfg(test)]
         #[allow(clippy::panic)]
@@ -218,6 +211,26 @@ fn update_task(
 }
 
 /// A waiting task enters its service's queue again, with its original queue time.
+/// Withdraws the rings to the users `which` selects: the invitation is cancelled on the
+/// platform and the offer fails without RONA.
+fn withdraw(
+    myself: &ActorRef<TaskMsg>,
+    state: &mut TaskActorState,
+    now: Instant,
+    which: impl Fn(UserId) -> bool,
+) {
+    let rings: Vec<_> = state
+        .flow
+        .offers()
+        .into_iter()
+        .filter(|(_, u)| which(*u))
+        .collect();
+    for (offer, user) in rings {
+        command(myself, state, CallAction::CancelRing { offer, user });
+        step(myself, state, now, CallInput::RingFailed { offer });
+    }
+}
+
 fn requeue(state: &mut TaskActorState, now: Instant) {
     let task = state.flow.task();
     if !matches!(

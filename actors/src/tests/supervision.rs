@@ -115,6 +115,46 @@ async fn a_failed_service_actor_rebuilds_its_queue_from_the_live_calls() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_service_rebuilt_while_a_call_rings_never_rings_a_second_agent() {
+    let svc = service(1, Distribution::DirectConference);
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1]), user(2, &[1])])).await;
+    w.online(u(1)).await;
+    w.online(u(2)).await;
+    let task = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    let first = w.commands(task);
+    assert_eq!(first.len(), 2, "{first:?}"); // answer, ring one agent
+    let shared = w.node.shared(TENANT).unwrap();
+    shared
+        .service(s(1))
+        .unwrap()
+        .cast(ServiceMsg::Crash)
+        .unwrap();
+    w.wait(Duration::from_millis(200)).await;
+    // Whatever the rebuilt queue decides, at no point do two agents ring for the call.
+    let mut ringing = 0i32;
+    for c in w.commands(task) {
+        if c.starts_with("ring") {
+            ringing += 1;
+        } else if c.starts_with("cancel") {
+            ringing -= 1;
+        }
+        assert!(
+            ringing <= 1,
+            "two agents rung at once: {:?}",
+            w.commands(task)
+        );
+    }
+    assert_eq!(
+        ringing,
+        1,
+        "the call rings someone again: {:?}",
+        w.commands(task)
+    );
+    w.finish_expecting(1).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_child_failing_over_and_over_is_given_up_after_the_intensity_limit() {
     let svc = service(1, Distribution::DirectConference);
     let w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;

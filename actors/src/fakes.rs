@@ -369,11 +369,12 @@ impl EventSink for RecordingSink {
 }
 
 /// A `CallControl` that records every command in order. Actions listed with
-/// [`RecordingCallControl::fail`] are refused with a transport error.
+/// [`RecordingCallControl::fail`] are refused with a transport error; with
+/// [`RecordingCallControl::gone`], as if the call no longer existed.
 #[derive(Default, Clone)]
 pub struct RecordingCallControl {
     commands: Arc<Mutex<Vec<CallCommand>>>,
-    failing: Arc<Mutex<HashMap<&'static str, u32>>>,
+    failing: Arc<Mutex<HashMap<&'static str, (u32, CallControlError)>>>,
 }
 
 impl RecordingCallControl {
@@ -385,7 +386,12 @@ impl RecordingCallControl {
     }
     /// The next `times` commands whose action is named `action` (e.g. "ring_agent") fail.
     pub fn fail(&self, action: &'static str, times: u32) {
-        lock(&self.failing).insert(action, times);
+        let e = CallControlError::Transport("injected failure".into());
+        lock(&self.failing).insert(action, (times, e));
+    }
+    /// The next `times` commands named `action` find the call gone.
+    pub fn gone(&self, action: &'static str, times: u32) {
+        lock(&self.failing).insert(action, (times, CallControlError::CallGone));
     }
 }
 
@@ -395,17 +401,14 @@ impl CallControl for RecordingCallControl {
         let fail = {
             let mut f = lock(&self.failing);
             match f.get_mut(n) {
-                Some(left) if *left > 0 => {
+                Some((left, e)) if *left > 0 => {
                     *left -= 1;
-                    true
+                    Some(e.clone())
                 }
-                _ => false,
+                _ => None,
             }
         };
         lock(&self.commands).push(cmd);
-        if fail {
-            return ready(Err(CallControlError::Transport("injected failure".into())));
-        }
-        ready(Ok(()))
+        ready(fail.map_or(Ok(()), Err))
     }
 }

@@ -116,3 +116,28 @@ async fn a_refused_ring_command_comes_back_as_a_ring_failure_and_the_next_user_i
     assert_eq!(w.node.stats().rona, 0);
     w.finish().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_call_the_platform_reports_gone_ends_instead_of_ringing_agent_after_agent() {
+    let svc = service(1, Distribution::DirectConference);
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1]), user(2, &[1])])).await;
+    w.online(u(1)).await;
+    w.wait(Duration::from_secs(1)).await;
+    w.online(u(2)).await;
+    // The caller hung up and Graph's `terminated` was lost: the invitation finds no call.
+    w.calls.gone("ring_agent", 1);
+    let task = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    w.wait(Duration::from_millis(100)).await;
+    assert!(
+        w.events(task).last().unwrap().starts_with("Terminated"),
+        "{:?}",
+        w.events(task)
+    );
+    assert!(
+        !w.commands(task).contains(&"ring u2".to_string()),
+        "{:?}",
+        w.commands(task)
+    );
+    w.finish().await;
+}

@@ -1,7 +1,7 @@
 //! A call flow that does not start from the beginning: a waiting call restored after a restart,
 //! and updates of the task's data while the call runs.
 
-use super::{CallEffect, CallFlow, CallTimer, KEEP_ALIVE_EVERY, Phase};
+use super::{CallEffect, CallFlow, CallTimer, Phase};
 use crate::config::ServiceConfig;
 use crate::error::TransitionError;
 use crate::task::{Applied, DataUpdate, Task, TaskState};
@@ -26,9 +26,11 @@ impl CallFlow {
             ringing: Vec::new(),
             keep_alive_epoch: 1,
         };
+        // The first keep-alive goes out at once: it is how a call that ended while Stratus was
+        // down is found out (the platform answers that it is gone), before anyone is rung.
         let effects = vec![CallEffect::ArmTimer {
             timer: CallTimer::KeepAlive { epoch: 1 },
-            at: now + KEEP_ALIVE_EVERY,
+            at: now,
         }];
         (flow, effects)
     }

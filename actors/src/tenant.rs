@@ -142,6 +142,13 @@ impl Actor for TenantActor {
                 lost(&state.shared, key, cell.get_id());
                 let policy = state.shared.rt.config.restart;
                 let now = tokio::time::Instant::now();
+                // Forget children whose last failure left the window (task ids never repeat:
+                // without this the map would grow with every failed task forever).
+                state.restarts.retain(|_, times| {
+                    times
+                        .back()
+                        .is_some_and(|t| now.duration_since(*t) <= policy.window)
+                });
                 let times = state.restarts.entry(key).or_default();
                 while times
                     .front()

@@ -448,6 +448,13 @@ impl Node {
     pub(crate) fn shared(&self, tenant: TenantId) -> Option<Arc<crate::shared::TenantShared>> {
         self.inner.dir.get(tenant).map(|e| e.shared)
     }
+
+    #[cfg(test)]
+    pub(crate) fn crash_tenant(&self, tenant: TenantId) {
+        if let Some(e) = self.inner.dir.get(tenant) {
+            let _ = e.actor.cast(TenantMsg::Crash);
+        }
+    }
 }
 
 /// Asks an actor and waits for its answer (edges only; never between actors).

@@ -33,6 +33,9 @@ pub(crate) struct RootState {
     rt: Arc<Runtime>,
     dir: Arc<TenantDirectory>,
     restarts: HashMap<TenantId, VecDeque<tokio::time::Instant>>,
+    /// Live-task snapshots of a failed tenant, kept until it is rebuilt: the store's copy lags
+    /// behind by the writer's batch, and a task it never saw must not be stranded.
+    held: HashMap<TenantId, Vec<LiveTaskSnapshot>>,
 }
 
 /// Loads a tenant's configuration and live tasks (slow I/O: never inside a handler).
@@ -85,6 +88,7 @@ impl Actor for NodeRoot {
             rt: args.rt,
             dir: args.dir,
             restarts: HashMap::new(),
+            held: HashMap::new(),
         })
     }
 
@@ -111,7 +115,17 @@ impl Actor for NodeRoot {
                 // A configuration write may have started the tenant during the backoff: a
                 // second supervisor would duplicate every actor.
                 if state.dir.get(tenant).is_some() {
+                    state.held.remove(&tenant);
                     return Ok(());
+                }
+                // The in-memory snapshots are at least as new as the stored ones.
+                let mut live = live;
+                for held in state.held.remove(&tenant).unwrap_or_default() {
+                    match live.iter_mut().find(|l| l.task == held.task) {
+                        Some(l) if l.seq <= held.seq => *l = held,
+                        Some(_) => {}
+                        None => live.push(held),
+                    }
                 }
                 metrics::restart(Kind::Tenant);
                 if let Err(e) = start_tenant(&myself, &state.rt, &state.dir, snapshot, live).await {
@@ -138,7 +152,18 @@ impl Actor for NodeRoot {
                 let Some(tenant) = state.dir.by_actor(cell.get_id()) else {
                     return Ok(());
                 };
-                state.dir.remove_if_actor(tenant, cell.get_id());
+                if let Some(entry) = state.dir.remove_if_actor(tenant, cell.get_id()) {
+                    let held: Vec<LiveTaskSnapshot> = entry
+                        .shared
+                        .snapshots
+                        .iter()
+                        .map(|e| e.value().clone())
+                        .collect();
+                    state.held.insert(tenant, held);
+                }
+                // Calls of the dead tenant route nowhere until it is rebuilt (which registers
+                // the ones it restores again).
+                state.rt.calls.retain(|_, (t, _)| *t != tenant);
                 metrics::failure(Kind::Tenant);
                 state.rt.note_failure(format!("tenant {tenant}: {err}"));
                 tracing::error!(%tenant, error = %err, "tenant supervisor failed");
@@ -169,6 +194,7 @@ fn schedule_reload(myself: &ActorRef<RootMsg>, state: &mut RootState, tenant: Te
     if times.len() >= policy.max_restarts as usize {
         metrics::given_up(Kind::Tenant);
         tracing::error!(%tenant, "tenant restart limit reached: giving up");
+        state.held.remove(&tenant);
         return;
     }
     let backoff = policy.backoff(times.len() as u32);

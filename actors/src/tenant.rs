@@ -32,6 +32,8 @@ pub(crate) enum TenantMsg {
     Reconcile(Box<TenantSnapshot>, crate::shared::Reply<()>),
     /// Restore waiting tasks from their live snapshots (node start, tenant restart).
     Restore(Vec<LiveTaskSnapshot>),
+    #[cfg(test)]
+    Crash,
 }
 
 impl crate::shared::Kinded for TenantMsg {
@@ -117,6 +119,9 @@ impl Actor for TenantActor {
                     restore_task(&myself, &state.shared, snap, false).await;
                 }
             }
+            #[cfg(test)]
+            #[allow(clippy::panic)]
+            TenantMsg::Crash => panic!("injected tenant supervisor failure"),
         }
         metrics::handled(Kind::Tenant, started.elapsed());
         Ok(())

@@ -210,6 +210,33 @@ async fn a_service_given_up_ends_its_waiting_calls_and_refuses_new_ones() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_failed_tenant_is_rebuilt_with_its_waiting_calls_and_routes_again() {
+    let svc = service(1, Distribution::DirectConference);
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    let task = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    w.node.crash_tenant(TENANT);
+    w.wait(Duration::from_secs(6)).await; // past the longest backoff
+    // Rebuilt: the waiting call is queued again and still reachable by its call id…
+    let live = w.node.service_live(TENANT, s(1)).await.unwrap();
+    assert_eq!(live.waiting.len(), 1);
+    assert_eq!(live.waiting[0].task, task);
+    // …and the user coming online gets it.
+    w.online(u(1)).await;
+    assert!(
+        w.commands(task).iter().any(|c| c == "ring u1"),
+        "{:?}",
+        w.commands(task)
+    );
+    w.platform("call-1", CallEventKind::AgentJoined { user: u(1) })
+        .await;
+    w.platform("call-1", CallEventKind::AgentLeft { user: u(1) })
+        .await;
+    assert_eq!(w.events(task).last().unwrap(), "Terminated(UserAccepted)");
+    w.finish_expecting(1).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn shutdown_drains_and_stops_every_actor() {
     let svc = service(1, Distribution::DirectConference);
     let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;

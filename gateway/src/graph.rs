@@ -200,6 +200,26 @@ impl PresenceIntake {
         })
     }
 
+    /// Deletes this node's presence subscriptions (Graph would otherwise keep notifying a
+    /// stopped node for up to an hour), within `grace`.
+    pub async fn unsubscribe_all(&self, grace: Duration) {
+        let managers: Vec<Arc<PresenceManager>> = self
+            .managers
+            .iter()
+            .map(|m| Arc::clone(m.value()))
+            .collect();
+        let all = async {
+            for m in managers {
+                if let Err(e) = m.set_users(&[]).await {
+                    tracing::warn!(error = %e, "presence subscriptions not deleted");
+                }
+            }
+        };
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!("presence subscriptions not all deleted within the grace period");
+        }
+    }
+
     /// Stops the maintenance and polling loops.
     pub fn stop(&self) {
         if let Ok(mut loops) = self.loops.lock() {

@@ -57,6 +57,10 @@ impl Server {
             http.abort();
         }
         self.state.presence.stop();
+        self.state
+            .presence
+            .unsubscribe_all(Duration::from_secs(3))
+            .await;
         self.state.node.clone().shutdown().await;
         self.retention.abort();
         self.key_refresh.abort();

@@ -148,5 +148,15 @@ async fn presence_notifications_answer_the_handshake_and_check_client_state() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // Stratus subscribed to its users' presence, and deletes the subscriptions when it stops.
+    let sim = env.server.simulator.clone().unwrap();
+    eventually(
+        "a presence subscription",
+        Duration::from_secs(5),
+        || async { (!sim.subscriptions().is_empty()).then_some(()) },
+    )
+    .await;
     env.server.shutdown().await;
+    assert!(sim.subscriptions().is_empty(), "{:?}", sim.subscriptions());
 }

@@ -367,6 +367,10 @@ async fn an_external_task_is_offered_accepted_completed_and_recorded() {
         },
     )
     .await;
+    // The offered agent sees the task and its context (what the caller wants).
+    let (s, b) = env.get(&format!("/api/v1/tasks/{task}"), &agent).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["context"]["OrderId"], "A-17");
     let (s, d) = env
         .get(&format!("/api/v1/tasks/{task}/decisions"), &a.admin)
         .await;

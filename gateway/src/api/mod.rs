@@ -359,7 +359,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/tasks/{id}",
         "tasks",
         "Get a task: live state, or its events once ended",
-        READ,
+        "TenantAdmin, ServiceOwner, Supervisor; Agent on the tasks offered to them",
         false,
     ),
     ep(

@@ -173,10 +173,19 @@ pub async fn get_task(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<TaskView>, ApiError> {
-    auth.require(TASK_READERS)?;
     let id: TaskId = path_id("task", &id)?;
+    // An agent sees the live task offered to or handled by them (caller context on the offer).
+    let agent_only = auth.require(TASK_READERS).is_err();
+    if agent_only {
+        auth.require(&[Role::Agent])?;
+    }
     match state.node.task(auth.tenant, id).await {
         Ok(live) => {
+            if agent_only && !is_agents_task(&live, auth.user()) {
+                return Err(ApiError::forbidden(
+                    "an agent sees only the tasks offered to them",
+                ));
+            }
             let t = live.task;
             Ok(Json(TaskView {
                 id: t.id,
@@ -197,9 +206,25 @@ pub async fn get_task(
                 events: Vec::new(),
             }))
         }
-        Err(stratus_actors::ActorsError::UnknownTask) => ended_task(&state, &auth, id).await,
+        Err(stratus_actors::ActorsError::UnknownTask) if !agent_only => {
+            ended_task(&state, &auth, id).await
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The agent is rung for the task, or holds it.
+fn is_agents_task(live: &stratus_actors::TaskLive, me: Option<UserId>) -> bool {
+    use stratus_routing::task::TaskState as S;
+    let Some(me) = me else { return false };
+    let holder = match live.task.state() {
+        S::Accepted { offer, .. } | S::Connected { offer, .. } | S::Held { offer, .. } => {
+            Some(offer.user)
+        }
+        S::WrapUp { user, .. } => Some(*user),
+        _ => None,
+    };
+    live.ringing.contains(&me) || holder == Some(me)
 }
 
 /// An ended task: rebuilt from its event log (scoped to the caller's tenant).

@@ -5,7 +5,10 @@
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::Arc;
 use std::time::Duration;
+use stratus_routing::ids::TaskId;
 use stratus_routing::port::{EventSink, Record};
+use stratus_routing::task::{TaskEvent, TaskEventKind};
+use stratus_routing::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Latency buckets in seconds: sub-millisecond routing up to multi-second Graph calls.
@@ -23,6 +26,10 @@ pub const QUEUE_WAIT: &str = "stratus_queue_wait_seconds";
 pub const SERVICE_SESSIONS: &str = "stratus_service_sessions_total";
 /// Offers ended, by how (accepted, declined, RONA, …), from the user sessions.
 pub const USER_SESSIONS: &str = "stratus_user_sessions_total";
+/// From a task entering a queue to its first offer, in seconds.
+pub const ENQUEUE_TO_OFFER: &str = "stratus_enqueue_to_offer_seconds";
+/// Tasks created.
+pub const TASKS_CREATED: &str = "stratus_tasks_created_total";
 
 #[derive(Debug, thiserror::Error)]
 #[error("metrics recorder: {0}")]
@@ -64,17 +71,44 @@ pub fn spawn_upkeep(handle: PrometheusHandle, cancel: CancellationToken) {
 /// Passes every record on to `inner`, counting the reporting facts on the way.
 pub struct MeteredSink {
     inner: Arc<dyn EventSink>,
+    /// When each queued task entered its queue, until its first offer (bounded by live tasks).
+    queued: std::sync::Mutex<std::collections::HashMap<TaskId, Instant>>,
 }
 
 impl MeteredSink {
     pub fn new(inner: Arc<dyn EventSink>) -> Self {
-        MeteredSink { inner }
+        MeteredSink {
+            inner,
+            queued: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn on_event(&self, ev: &TaskEvent) {
+        // The map holds plain values: a poisoned lock is still consistent.
+        let mut queued = self.queued.lock().unwrap_or_else(|e| e.into_inner());
+        match ev.kind {
+            TaskEventKind::Created => metrics::counter!(TASKS_CREATED).increment(1),
+            TaskEventKind::Queued => {
+                queued.entry(ev.task).or_insert(ev.at);
+            }
+            TaskEventKind::Offered => {
+                if let Some(at) = queued.remove(&ev.task) {
+                    let secs = ev.at.as_millis().saturating_sub(at.as_millis()) as f64 / 1000.0;
+                    metrics::histogram!(ENQUEUE_TO_OFFER).record(secs);
+                }
+            }
+            TaskEventKind::Terminated | TaskEventKind::Transferred => {
+                queued.remove(&ev.task);
+            }
+            _ => {}
+        }
     }
 }
 
 impl EventSink for MeteredSink {
     fn emit(&self, record: Record) {
         match &record {
+            Record::TaskEvent(ev) => self.on_event(ev),
             Record::ServiceSession(f) => {
                 let modality = format!("{:?}", f.modality);
                 metrics::histogram!(QUEUE_WAIT, "modality" => modality.clone())
@@ -90,4 +124,20 @@ impl EventSink for MeteredSink {
         }
         self.inner.emit(record);
     }
+}
+
+/// Live task counts and the node's running totals, read at each scrape.
+pub fn record_live(node: &stratus_actors::Node) {
+    let s = node.stats();
+    for (state, n) in [
+        ("waiting", s.waiting),
+        ("ringing", s.ringing),
+        ("connected", s.connected),
+        ("wrap_up", s.wrap_up),
+    ] {
+        metrics::gauge!("stratus_tasks_live", "state" => state).set(n as f64);
+    }
+    metrics::counter!("stratus_tasks_handled_total").absolute(s.handled);
+    metrics::counter!("stratus_tasks_abandoned_total").absolute(s.abandoned);
+    metrics::counter!("stratus_rona_total").absolute(s.rona);
 }

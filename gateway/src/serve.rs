@@ -426,6 +426,7 @@ async fn metrics(
             .into_response();
         }
     }
+    crate::metrics::record_live(&state.node);
     (
         [(
             header::CONTENT_TYPE,

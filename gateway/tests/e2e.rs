@@ -346,6 +346,25 @@ async fn two_hundred_calls_through_two_services_with_skills_rona_and_acw() {
     }
     // Let the last ACW end and the writer flush, then stop gracefully.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+    };
+    assert_eq!(value("stratus_tasks_created_total"), CALLS as f64);
+    assert_eq!(value("stratus_tasks_handled_total"), CALLS as f64);
+    assert!(value("stratus_enqueue_to_offer_seconds_count") >= CALLS as f64);
     stratus.stop();
 
     // ---- the Graph commands the simulator saw ----

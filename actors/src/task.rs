@@ -489,6 +489,7 @@ pub(crate) fn snapshot(task: &Task, call: Option<CallId>) -> LiveTaskSnapshot {
         preferred: task.preferred.clone(),
         customer: task.customer.clone(),
         seq: task.seq(),
+        session_index: task.session_index(),
     }
 }
 

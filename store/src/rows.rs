@@ -629,6 +629,9 @@ pub(crate) struct LiveTaskRow {
     pub context: Json<ContextParameters>,
     pub preferred: Json<PreferredUsers>,
     pub customer: Json<Customer>,
+    /// Read only: computed from the stored service sessions (see `LIST_LIVE_TASKS`).
+    #[sqlx(default)]
+    pub next_session: i64,
 }
 
 impl LiveTaskRow {
@@ -650,6 +653,7 @@ impl LiveTaskRow {
             context: Json(t.context.clone()),
             preferred: Json(t.preferred.clone()),
             customer: Json(t.customer.clone()),
+            next_session: i64::from(t.session_index),
         })
     }
     pub fn into_domain(self) -> Result<LiveTaskSnapshot, StoreError> {
@@ -670,6 +674,7 @@ impl LiveTaskRow {
             preferred: self.preferred.0,
             customer: self.customer.0,
             seq: uint(self.seq),
+            session_index: u32::try_from(self.next_session).unwrap_or(0),
         })
     }
 }

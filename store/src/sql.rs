@@ -161,9 +161,20 @@ pub const UPSERT_LIVE_TASK: &str = "INSERT INTO live_tasks (tenant_id, task_id, 
     context = excluded.context, preferred = excluded.preferred, customer = excluded.customer \
     WHERE live_tasks.seq <= excluded.seq";
 pub const DELETE_LIVE_TASK: &str = "DELETE FROM live_tasks WHERE tenant_id = $1 AND task_id = $2";
+/// The snapshot may lag behind the stored events (it is refreshed only when the restart point
+/// changes): a restored task numbers its events after the last stored one, and continues the
+/// service session after the last stored one, or its new records would collide and be dropped.
 pub const LIST_LIVE_TASKS: &str = "SELECT tenant_id, task_id, call_id, service_id, modality, \
-    direction, priority, state, created_at, queued_at, connected_user_id, seq, system, context, \
-    preferred, customer FROM live_tasks WHERE tenant_id = $1 ORDER BY created_at, task_id";
+    direction, priority, state, created_at, queued_at, connected_user_id, \
+    CASE WHEN (SELECT CAST(COALESCE(MAX(e.seq), 0) AS BIGINT) FROM task_events e \
+        WHERE e.tenant_id = live_tasks.tenant_id AND e.task_id = live_tasks.task_id) > seq \
+    THEN (SELECT CAST(COALESCE(MAX(e.seq), 0) AS BIGINT) FROM task_events e \
+        WHERE e.tenant_id = live_tasks.tenant_id AND e.task_id = live_tasks.task_id) \
+    ELSE seq END AS seq, \
+    system, context, preferred, customer, \
+    (SELECT CAST(COALESCE(MAX(s.session_index) + 1, 0) AS BIGINT) FROM service_sessions s \
+        WHERE s.tenant_id = live_tasks.tenant_id AND s.task_id = live_tasks.task_id) AS next_session \
+    FROM live_tasks WHERE tenant_id = $1 ORDER BY created_at, task_id";
 
 // Events and facts are written with DO NOTHING: the writer retries a batch whose outcome it
 // could not see (connection lost at commit), and the retry must neither fail nor duplicate.

@@ -1016,3 +1016,51 @@ async fn outcomes_added_since_a_tenant_was_saved_reach_it_at_the_next_start() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_restored_task_continues_after_the_last_stored_event_and_service_session() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        save_configuration(s, &configuration(1)).await;
+        let t = tenant_id(1);
+        // The snapshot lags: it says seq 3, while events up to 7 and the first service session
+        // (a transfer followed) were stored after it.
+        s.snapshot_live_task(live_task(t, task_id(1), 3))
+            .await
+            .unwrap();
+        let events: Vec<_> = (1..=7)
+            .map(|n| {
+                event(
+                    t,
+                    task_id(1),
+                    n,
+                    TaskEventKind::Queued,
+                    1_700_000_000_000 + n,
+                )
+            })
+            .collect();
+        s.append_events(events).await.unwrap();
+        s.record_service_sessions(vec![service_session(
+            t,
+            task_id(1),
+            0,
+            SALES,
+            1_700_000_000_000,
+            1_700_000_001_000,
+            Outcome::UserInternalTransferSuccess,
+        )])
+        .await
+        .unwrap();
+        let live = s.load_live_tasks(t).await.unwrap();
+        assert_eq!(
+            live[0].seq, 7,
+            "{}: numbering continues after the stored events",
+            b.name
+        );
+        assert_eq!(
+            live[0].session_index, 1,
+            "{}: the next service session",
+            b.name
+        );
+    }
+}

@@ -82,6 +82,7 @@ mod tests {
             preferred: Default::default(),
             customer: Default::default(),
             seq: 3,
+            session_index: 0,
         };
         let now = Instant::from_secs(5);
         let task =

@@ -53,6 +53,8 @@ pub struct LiveTaskSnapshot {
     pub customer: Customer,
     /// Sequence number of the task's last event.
     pub seq: u64,
+    /// Index of the service session the task is in (0 for its first service, +1 per transfer).
+    pub session_index: u32,
 }
 
 /// What the actors emit for persistence. Fire and forget: the sink must never block routing.

@@ -349,6 +349,10 @@ impl Task {
         self.outcome
     }
     /// Sequence number of the last event.
+    /// Index of the service session the task is in (0, then +1 per transfer).
+    pub fn session_index(&self) -> u32 {
+        self.clock.index
+    }
     pub fn seq(&self) -> u64 {
         self.seq
     }

@@ -19,7 +19,7 @@ impl Task {
     ) -> Option<Task> {
         let service = snapshot.service?;
         let queued_at = snapshot.queued_at.unwrap_or(now);
-        let mut clock = SessionClock::new(snapshot.created_at, 0);
+        let mut clock = SessionClock::new(snapshot.created_at, snapshot.session_index);
         clock.service = Some(service);
         clock.entered_state_at = queued_at;
         clock.queued_once = true;
@@ -71,6 +71,7 @@ mod tests {
             preferred: Default::default(),
             customer: Default::default(),
             seq: 7,
+            session_index: 1,
         }
     }
 

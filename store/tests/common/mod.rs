@@ -474,6 +474,7 @@ pub fn live_task(tenant: TenantId, task: TaskId, seq: u64) -> LiveTaskSnapshot {
             ..Customer::default()
         },
         seq,
+        session_index: 0,
     }
 }
 

@@ -38,7 +38,11 @@ pub(crate) fn db(e: sqlx::Error) -> StoreError {
 /// and start-up (57P01–57P03), too many connections (53300), serialization failures and deadlocks
 /// (40001, 40P01); SQLite BUSY and LOCKED (primary codes 5 and 6, extended codes included).
 fn transient_code(code: &str) -> bool {
-    if let Ok(n) = code.parse::<i32>() {
+    // PostgreSQL SQLSTATEs have five characters (many all digits, like 08006 or 53300);
+    // SQLite's codes are numbers of at most four digits.
+    if code.len() < 5
+        && let Ok(n) = code.parse::<i32>()
+    {
         return matches!(n & 0xff, 5 | 6);
     }
     code.starts_with("08")
@@ -67,5 +71,21 @@ pub(crate) fn found(rows: u64, entity: &'static str, id: impl ToString) -> Resul
         })
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transient_code;
+
+    #[test]
+    fn postgres_and_sqlite_codes_are_told_apart() {
+        for pg in ["08006", "08001", "53300", "40001", "57P01", "40P01"] {
+            assert!(transient_code(pg), "{pg}");
+        }
+        assert!(transient_code("5"), "SQLITE_BUSY");
+        assert!(transient_code("517"), "SQLITE_BUSY_SNAPSHOT");
+        assert!(!transient_code("23505"), "unique violation");
+        assert!(!transient_code("19"), "SQLITE_CONSTRAINT");
     }
 }

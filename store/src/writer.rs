@@ -209,8 +209,26 @@ fn take(msg: Msg, batch: &mut Vec<Record>, acks: &mut Vec<oneshot::Sender<()>>) 
     false
 }
 
-fn transient(e: &StoreError) -> bool {
-    matches!(e, StoreError::Unavailable(_) | StoreError::Other(_))
+/// The database is away: wait and retry, however long it takes (the backlog bound protects
+/// memory).
+fn unavailable(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unavailable(_))
+}
+
+/// An unexplained failure may pass (a driver hiccup) or repeat for ever (a value the database
+/// cannot take): a few tries, then the record-by-record path decides.
+const OTHER_TRIES: u32 = 3;
+
+/// A write that hangs (a connection that died without a reset) counts as unavailable after this.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn write_within(store: &dyn Store, records: &[Record]) -> Result<(), StoreError> {
+    match tokio::time::timeout(WRITE_TIMEOUT, write(store, records)).await {
+        Ok(r) => r,
+        Err(_) => Err(StoreError::Unavailable(format!(
+            "no answer from the database within {WRITE_TIMEOUT:?}"
+        ))),
+    }
 }
 
 /// Writes the batch, retrying while the database is unavailable. A batch the database refuses
@@ -229,10 +247,17 @@ async fn persist(
     let n = batch.len() as u64;
     let mut rejected = 0;
     let mut backoff = Backoff::new(config.max_backoff);
+    let mut others = 0;
     loop {
-        match write(store, batch).await {
+        match write_within(store, batch).await {
             Ok(()) => break,
-            Err(e) if transient(&e) => {
+            Err(e)
+                if unavailable(&e)
+                    || (matches!(e, StoreError::Other(_)) && others < OTHER_TRIES) =>
+            {
+                if !unavailable(&e) {
+                    others += 1;
+                }
                 metrics::counter!(FAILED_BATCHES).increment(1);
                 let wait = backoff.next();
                 tracing::warn!(error = %e, records = n, retry_in_ms = wait.as_millis() as u64,
@@ -267,10 +292,15 @@ async fn write_one_by_one(store: &dyn Store, config: &WriterConfig, batch: &[Rec
     let mut rejected = 0;
     for record in batch {
         let mut backoff = Backoff::new(config.max_backoff);
+        let mut others = 0;
         loop {
-            match write(store, std::slice::from_ref(record)).await {
+            match write_within(store, std::slice::from_ref(record)).await {
                 Ok(()) => break,
-                Err(e) if transient(&e) => tokio::time::sleep(backoff.next()).await,
+                Err(e) if unavailable(&e) => tokio::time::sleep(backoff.next()).await,
+                Err(StoreError::Other(_)) if others < OTHER_TRIES => {
+                    others += 1;
+                    tokio::time::sleep(backoff.next()).await;
+                }
                 Err(e) => {
                     let (tenant, task) = subject(record);
                     tracing::error!(error = %e, tenant = %tenant, task = ?task,

@@ -204,7 +204,9 @@ fn run_effects(
             UserEffect::WrapUpEnded { task } => {
                 shared.to_task(task, TaskMsg::Input(CallInput::WrapUpEnded));
             }
-            UserEffect::Status { from, since, .. } => {
+            // An interval of no length (two changes in one millisecond) says nothing, and its
+            // key (user, start) would shadow the real interval that starts at the same time.
+            UserEffect::Status { from, since, .. } if since < now => {
                 shared.rt.emit(Record::UserState(UserStateInterval {
                     tenant: shared.id,
                     user,
@@ -213,6 +215,7 @@ fn run_effects(
                     state: from,
                 }));
             }
+            UserEffect::Status { .. } => {}
         }
     }
 }

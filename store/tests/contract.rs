@@ -1064,3 +1064,17 @@ async fn a_restored_task_continues_after_the_last_stored_event_and_service_sessi
         );
     }
 }
+
+#[tokio::test]
+async fn a_microsoft_365_tenant_and_a_resource_account_are_bound_once() {
+    for b in backends().await {
+        let s = b.store.as_ref();
+        let mut first = configuration(1).tenant;
+        first.m365_tenant = stratus_routing::ids::M365TenantId::from_u128(0xb0_0001);
+        s.save_tenant(first.clone()).await.unwrap();
+        let mut second = configuration(2).tenant;
+        second.m365_tenant = first.m365_tenant;
+        let e = s.save_tenant(second).await.unwrap_err();
+        assert!(matches!(e, StoreError::Constraint(_)), "{}: {e:?}", b.name);
+    }
+}

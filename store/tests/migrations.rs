@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-/// Names after `CREATE TABLE` / `CREATE INDEX` in a migration.
+/// Names after `CREATE TABLE` / `CREATE [UNIQUE] INDEX` in a migration.
 fn created(sql: &str) -> BTreeSet<String> {
-    let words: Vec<&str> = sql.split_whitespace().collect();
+    let words: Vec<&str> = sql.split_whitespace().filter(|w| *w != "UNIQUE").collect();
     words
         .windows(3)
         .filter(|w| w[0] == "CREATE" && (w[1] == "TABLE" || w[1] == "INDEX"))

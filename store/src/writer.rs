@@ -133,7 +133,10 @@ impl EventSink for WriterHandle {
     fn emit(&self, record: Record) {
         let s = &self.shared;
         let before = s.backlog.fetch_add(1, Ordering::AcqRel);
-        if before >= s.max_backlog {
+        // The end of a live task is tiny and its loss costly (a task restored as waiting at
+        // every restart): it passes even a full backlog.
+        let essential = matches!(record, Record::LiveTaskEnded { .. });
+        if before >= s.max_backlog && !essential {
             s.backlog.fetch_sub(1, Ordering::AcqRel);
             s.drop_records(1, "backlog_full");
             if !s.overflowing.swap(true, Ordering::AcqRel) {

@@ -166,63 +166,12 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         },
     );
 
-    let (simulator, endpoints) = match config.graph.mode {
-        GraphMode::Simulator => {
-            let mut sim_cfg =
-                SimConfig::new(format!("{public}/graph/calls"), config.graph.app_id.clone());
-            sim_cfg.issuer = config.graph.callback_issuer.clone();
-            let sim = Simulator::start(sim_cfg)
-                .await
-                .context("starting the built-in Graph simulator")?;
-            let endpoints = GraphEndpoints {
-                graph_base_url: sim.graph_base_url(),
-                authority: sim.authority_url(),
-                openid_config_url: sim.openid_config_url(),
-                issuer: config.graph.callback_issuer.clone(),
-            };
-            (Some(sim), endpoints)
-        }
-        GraphMode::Microsoft => (
-            None,
-            GraphEndpoints {
-                graph_base_url: config.graph.base_url.clone(),
-                authority: config.graph.authority.clone(),
-                openid_config_url: config.graph.openid_config_url.clone(),
-                issuer: config.graph.callback_issuer.clone(),
-            },
-        ),
-    };
-
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(15))
-        .build()
-        .context("building the HTTP client")?;
-    let mut token_cfg = TokenConfig::new(endpoints.authority.clone(), config.graph.app_id.clone());
-    token_cfg.client_secret = config.graph.client_secret.clone();
-    let tokens = Arc::new(TokenCache::new(http.clone(), token_cfg));
-    let mut client_cfg = ClientConfig::new(endpoints.graph_base_url.clone());
-    client_cfg.rate_per_tenant = f64::from(config.graph.rate_limit_per_sec);
-    let client = GraphClient::new(http.clone(), client_cfg, tokens);
-    let mut auth_cfg = CallbackAuthConfig::new(
-        endpoints.openid_config_url.clone(),
-        config.graph.app_id.clone(),
-    );
-    // Graph signs with either documented issuer; a configured one (simulator, sovereign cloud) adds to them.
-    if !auth_cfg.issuers.contains(&endpoints.issuer) {
-        auth_cfg.issuers.push(endpoints.issuer.clone());
-    }
-    let validator = Arc::new(CallbackValidator::new(http.clone(), auth_cfg));
-    let key_refresh = validator.spawn_refresh();
-    let (call_tx, call_rx) = mpsc::unbounded_channel();
-    let graph = GraphAdapter::new(
-        client,
-        validator,
-        Arc::new(call_tx),
-        AdapterConfig {
-            callback_base_url: format!("{public}/graph/calls"),
-            tts_url: config.graph.tts_url.clone(),
-        },
-    );
+    let GraphSide {
+        simulator,
+        graph,
+        events: call_rx,
+        key_refresh,
+    } = start_graph(&config, &public).await?;
 
     let node = Node::start(
         NodeConfig {
@@ -290,6 +239,82 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         key_refresh,
         cancel,
         http,
+    })
+}
+
+/// The Graph side of the node: the adapter (and the built-in simulator it talks to, in simulator
+/// mode), the channel its call events arrive on, and the key refresh of callback validation.
+struct GraphSide {
+    simulator: Option<SimHandle>,
+    graph: GraphAdapter,
+    events: mpsc::UnboundedReceiver<stratus_routing::port::CallEvent>,
+    key_refresh: tokio::task::JoinHandle<()>,
+}
+
+async fn start_graph(config: &Config, public: &str) -> anyhow::Result<GraphSide> {
+    let (simulator, endpoints) = match config.graph.mode {
+        GraphMode::Simulator => {
+            let mut sim_cfg =
+                SimConfig::new(format!("{public}/graph/calls"), config.graph.app_id.clone());
+            sim_cfg.issuer = config.graph.callback_issuer.clone();
+            let sim = Simulator::start(sim_cfg)
+                .await
+                .context("starting the built-in Graph simulator")?;
+            let endpoints = GraphEndpoints {
+                graph_base_url: sim.graph_base_url(),
+                authority: sim.authority_url(),
+                openid_config_url: sim.openid_config_url(),
+                issuer: config.graph.callback_issuer.clone(),
+            };
+            (Some(sim), endpoints)
+        }
+        GraphMode::Microsoft => (
+            None,
+            GraphEndpoints {
+                graph_base_url: config.graph.base_url.clone(),
+                authority: config.graph.authority.clone(),
+                openid_config_url: config.graph.openid_config_url.clone(),
+                issuer: config.graph.callback_issuer.clone(),
+            },
+        ),
+    };
+
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .context("building the HTTP client")?;
+    let mut token_cfg = TokenConfig::new(endpoints.authority.clone(), config.graph.app_id.clone());
+    token_cfg.client_secret = config.graph.client_secret.clone();
+    let tokens = Arc::new(TokenCache::new(http.clone(), token_cfg));
+    let mut client_cfg = ClientConfig::new(endpoints.graph_base_url.clone());
+    client_cfg.rate_per_tenant = f64::from(config.graph.rate_limit_per_sec);
+    let client = GraphClient::new(http.clone(), client_cfg, tokens);
+    let mut auth_cfg = CallbackAuthConfig::new(
+        endpoints.openid_config_url.clone(),
+        config.graph.app_id.clone(),
+    );
+    // Graph signs with either documented issuer; a configured one (simulator, sovereign cloud) adds to them.
+    if !auth_cfg.issuers.contains(&endpoints.issuer) {
+        auth_cfg.issuers.push(endpoints.issuer.clone());
+    }
+    let validator = Arc::new(CallbackValidator::new(http.clone(), auth_cfg));
+    let key_refresh = validator.spawn_refresh();
+    let (call_tx, events) = mpsc::unbounded_channel();
+    let graph = GraphAdapter::new(
+        client,
+        validator,
+        Arc::new(call_tx),
+        AdapterConfig {
+            callback_base_url: format!("{public}/graph/calls"),
+            tts_url: config.graph.tts_url.clone(),
+        },
+    );
+
+    Ok(GraphSide {
+        simulator,
+        graph,
+        events,
+        key_refresh,
     })
 }
 

@@ -42,10 +42,15 @@ pub async fn purge_expired_context(
     Ok(purged)
 }
 
+/// The first purge of a process waits this long (or one period, if shorter).
+const FIRST_RUN_AFTER: Duration = Duration::from_secs(10 * 60);
+
 /// Starts the daily purge on the current tokio runtime. The store's clock is the Unix epoch.
 pub fn spawn_retention(store: Arc<dyn Store>, config: RetentionConfig) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(config.every);
+        // Not at once: a node starting up has its restore to do first.
+        let first = tokio::time::Instant::now() + config.every.min(FIRST_RUN_AFTER);
+        let mut tick = tokio::time::interval_at(first, config.every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -41,6 +41,12 @@ pub struct SqliteStore {
     read: SqlitePool,
 }
 
+/// `sql::PURGE_CONTEXT`, 1,000 rows at a time.
+const PURGE_CONTEXT_CHUNK: &str = "UPDATE task_events SET parameter_value = NULL \
+    WHERE rowid IN (SELECT e.rowid FROM task_events e WHERE e.parameter_value IS NOT NULL \
+    AND EXISTS (SELECT 1 FROM task_events t WHERE t.tenant_id = e.tenant_id \
+    AND t.task_id = e.task_id AND t.kind = 'Terminated' AND t.at < $1) LIMIT 1000)";
+
 impl SqliteStore {
     /// Opens (creating if missing) and migrates the database at `url_or_path`: a `sqlite:` URL
     /// (`sqlite://stratus.db`, `sqlite::memory:`) or a plain file path.
@@ -588,13 +594,22 @@ impl SqliteStore {
         all(rows, UserSessionRow::into_domain)
     }
 
+    /// In chunks: SQLite has one writer, and one long UPDATE would hold every other write
+    /// (the batched writer's included) for its whole length.
     async fn purge_context_(&self, before: Instant) -> Result<u64, StoreError> {
-        let done = sqlx::query(sql::PURGE_CONTEXT)
-            .bind(crate::codec::ms(before))
-            .execute(&self.write)
-            .await
-            .map_err(db)?;
-        Ok(done.rows_affected())
+        let mut total = 0;
+        loop {
+            let done = sqlx::query(PURGE_CONTEXT_CHUNK)
+                .bind(crate::codec::ms(before))
+                .execute(&self.write)
+                .await
+                .map_err(db)?;
+            total += done.rows_affected();
+            if done.rows_affected() == 0 {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     // --- AdminStore ---

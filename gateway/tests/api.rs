@@ -248,6 +248,14 @@ async fn bad_input_is_a_4xx_naming_the_field_and_changes_nothing() {
             .contains("preferred_users"),
         "{b}"
     );
+    let (s, b) = env
+        .post(
+            "/api/v1/tasks",
+            &a.admin,
+            json!({ "service": a.service, "context": { "Note": "a\u{0}b" } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a NUL character: {b}");
     let long_id = "p".repeat(65);
     let (s, b) = env
         .post(

@@ -500,8 +500,39 @@ pub fn router() -> Router<AppState> {
     for (path, h) in by_path {
         r = r.route(path, h);
     }
-    r
+    r.layer(axum::middleware::from_fn(refuse_nul))
 }
+
+/// Text with a NUL character is refused at the door: PostgreSQL cannot store it, so it would
+/// otherwise be accepted here and lost later.
+async fn refuse_nul(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return crate::error::ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request bodies are limited to {MAX_BODY} bytes"),
+        )
+        .into_response();
+    };
+    let nul = bytes.contains(&0) || bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"));
+    if nul {
+        return crate::error::ApiError::bad_request("text may not contain NUL characters")
+            .into_response();
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
+/// The largest request body the API reads (axum's default for JSON bodies).
+const MAX_BODY: usize = 2 * 1024 * 1024;
 
 async fn openapi_json() -> axum::Json<OpenApi> {
     axum::Json(openapi())

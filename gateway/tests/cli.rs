@@ -120,3 +120,41 @@ fn an_unknown_role_is_refused_by_the_token_command() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("Emperor"), "{}", stderr(&out));
 }
+
+#[test]
+fn the_demo_routes_calls_and_stops_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let out = stratus(
+        &[
+            "demo",
+            "--seconds",
+            "9",
+            "--port",
+            "0",
+            "--calls-per-sec",
+            "3",
+            "--database",
+            db.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
+    assert!(stdout.contains("/api/v1"), "{stdout}");
+    // The summary lines show calls being rung or connected.
+    let busy = stdout
+        .lines()
+        .filter(|l| l.starts_with("waiting"))
+        .any(|l| {
+            let n = |key: &str| -> u64 {
+                l.split(key)
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            };
+            n("ringing") + n("connected") + n("handled") > 0
+        });
+    assert!(busy, "no call reached an agent: {stdout}");
+}

@@ -16,7 +16,7 @@ use std::time::Duration;
 use stratus_routing::call::CallFlow;
 use stratus_routing::config::{ServiceConfig, UserConfig};
 use stratus_routing::external::ExternalFlow;
-use stratus_routing::ids::{CallId, ServiceId, TaskId, UserId};
+use stratus_routing::ids::{CallId, OfferId, ServiceId, TaskId, UserId};
 use stratus_routing::port::{CallAction, CallCommand, LiveTaskSnapshot, Record, TenantSnapshot};
 use stratus_routing::queue::QueueInput;
 use stratus_routing::task::Task;
@@ -472,19 +472,45 @@ fn end_lost_task(shared: &Arc<TenantShared>, snap: &LiveTaskSnapshot) {
 
 /// Hangs a call up from outside its (lost) actor; spawned, never awaited by the supervisor.
 fn hang_up(shared: &TenantShared, call: CallId, task: TaskId) {
+    platform(shared, call, task, CallAction::HangUp);
+}
+
+/// A command for a call whose task actor is gone (so its own command queue is too), spawned.
+fn platform(shared: &TenantShared, call: CallId, task: TaskId, action: CallAction) {
+    let name = action.name();
     let cmd = CallCommand {
         tenant: shared.id,
         m365_tenant: shared.m365,
         call,
         task,
-        action: CallAction::HangUp,
+        action,
     };
     let calls = shared.rt.ports.calls.clone();
     tokio::spawn(async move {
         if let Err(e) = calls.execute(cmd).await {
-            tracing::warn!(%task, error = %e, "hanging up a lost call failed");
+            tracing::warn!(%task, action = name, error = %e, "a lost task's call command failed");
         }
     });
+}
+
+/// Withdraws, on the platform, a ring of a task whose actor died: Teams would otherwise keep
+/// ringing the agent for a task Stratus no longer offers them, and let them join it unseen.
+pub(crate) fn cancel_lost_ring(shared: &TenantShared, task: TaskId, offer: OfferId, user: UserId) {
+    let call = shared
+        .snapshots
+        .get(&task)
+        .and_then(|s| s.call.clone())
+        .or_else(|| {
+            shared
+                .rt
+                .calls
+                .iter()
+                .find(|e| *e.value() == (shared.id, task))
+                .map(|e| e.key().clone())
+        });
+    if let Some(call) = call {
+        platform(shared, call, task, CallAction::CancelRing { offer, user });
+    }
 }
 
 async fn reconcile(myself: &ActorRef<TenantMsg>, state: &mut TenantState, snap: TenantSnapshot) {

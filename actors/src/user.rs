@@ -123,6 +123,9 @@ fn on_message(myself: &ActorRef<UserMsg>, msg: UserMsg, state: &mut UserState) {
                 .map(|l| (l.offer, l.ringing))
                 .collect();
             for (offer, ringing) in gone {
+                if ringing {
+                    crate::tenant::cancel_lost_ring(&state.shared, task, offer, state.machine.id());
+                }
                 let input = if ringing {
                     UserInput::OfferEnded {
                         offer,

@@ -91,6 +91,32 @@ async fn a_failed_call_actor_affects_no_other_call_and_a_waiting_call_is_requeue
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_call_actor_dying_while_it_rings_an_agent_withdraws_that_ring() {
+    let svc = service(1, Distribution::DirectConference);
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    w.online(u(1)).await;
+    let task = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    assert_eq!(w.commands(task), ["answer", "ring u1"]);
+    let shared = w.node.shared(TENANT).unwrap();
+    shared.task(task).unwrap().cast(TaskMsg::Crash).unwrap();
+    w.wait(Duration::from_millis(100)).await;
+    // The old invitation is withdrawn on the platform; the rebuilt task may ring again, but the
+    // agent is never rung twice at once.
+    let log = w.commands(task);
+    assert!(
+        log[2..].first().is_some_and(|c| c == "cancel u1"),
+        "{log:?}"
+    );
+    let mut ringing = 0i32;
+    for c in &log {
+        ringing += i32::from(c.starts_with("ring")) - i32::from(c.starts_with("cancel"));
+        assert!(ringing <= 1, "{log:?}");
+    }
+    w.finish_expecting(1).await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_failed_service_actor_rebuilds_its_queue_from_the_live_calls() {
     let svc = service(1, Distribution::DirectConference);
     let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;

@@ -424,7 +424,6 @@ fn run_effects(
             CallEffect::Finished => finish(myself, state),
         }
     }
-    let _ = now;
 }
 
 fn record(state: &mut TaskActorState, applied: Applied) {

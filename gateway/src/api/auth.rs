@@ -126,7 +126,9 @@ impl FromRequestParts<AppState> for Auth {
                     // indistinguishable from a tenant that does not exist.
                     let tenants = state.store.list_tenants().await?;
                     let ours = tenants.iter().any(|x| {
-                        x.id == id && x.partner.is_some_and(|p| p.to_string() == caller.tid)
+                        x.id == id
+                            && x.partner
+                                .is_some_and(|p| p.to_string().eq_ignore_ascii_case(&caller.tid))
                     });
                     if !ours {
                         return Err(ApiError::not_found(format!("tenant {id}")));

@@ -52,7 +52,8 @@ pub async fn list_tenants(
         .into_iter()
         .filter(|t| {
             auth.caller.has(Role::SystemAdmin)
-                || t.partner.is_some_and(|p| p.to_string() == auth.caller.tid)
+                || t.partner
+                    .is_some_and(|p| p.to_string().eq_ignore_ascii_case(&auth.caller.tid))
         })
         .collect();
     Ok(Json(visible))

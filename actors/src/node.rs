@@ -235,6 +235,41 @@ impl Node {
         Ok(())
     }
 
+    /// Pickup: `user` takes a waiting task of `service` (`task`, or the best one for them). A
+    /// cast; the lease protocol decides, and the task rings the user as any offer does.
+    pub fn pickup(
+        &self,
+        tenant: TenantId,
+        service: ServiceId,
+        user: UserId,
+        task: Option<TaskId>,
+    ) -> Result<(), ActorsError> {
+        let entry = self.tenant(tenant)?;
+        let member = entry
+            .shared
+            .user_configs
+            .get(&user)
+            .ok_or(ActorsError::UnknownUser)?
+            .membership(service)
+            .is_some();
+        if !entry.shared.service_configs.contains_key(&service) {
+            return Err(ActorsError::UnknownService);
+        }
+        if !member {
+            return Err(ActorsError::Rejected(format!(
+                "user {user} is not a member of service {service}"
+            )));
+        }
+        if entry.shared.to_service(
+            service,
+            ServiceMsg::Input(stratus_routing::queue::QueueInput::Pickup { user, task }),
+        ) {
+            Ok(())
+        } else {
+            Err(ActorsError::Unavailable("the service is restarting".into()))
+        }
+    }
+
     /// Supervisor and agent actions. Duty and Active changes are also saved to the store, so a
     /// restarted user actor (or node) keeps them.
     pub async fn user_command(

@@ -106,6 +106,7 @@ async fn a_token_of_tenant_a_never_sees_anything_of_tenant_b() {
             "/api/v1/users/{id}/not-available" => json!({ "reason": null }),
             "/api/v1/users/{id}/memberships" => json!([]),
             "/api/v1/tasks/{id}" => json!({ "priority": "High" }),
+            "/api/v1/services/{id}/pickup" => json!({}),
             "/api/v1/services/{id}" => json!({ "name": "stolen" }),
             _ => json!({ "id": id, "tenant": b.tenant, "name": "stolen", "upn": "x@y", "display_name": "x" }),
         });
@@ -295,6 +296,7 @@ async fn the_openapi_document_lists_every_endpoint() {
         );
         assert!(op["responses"]["401"].is_object());
         let ok = match (e.method, e.path.contains("{id}")) {
+            ("POST", true) if e.path.ends_with("/pickup") => "202",
             ("DELETE", _) | ("POST", true) => "204",
             ("POST", false) => "201",
             _ => "",

@@ -246,3 +246,29 @@ pub async fn reset_rona(
     let user = target(&auth, &id)?;
     command(&state, &auth, user, UserCommand::ResetRona).await
 }
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pickup {
+    /// The waiting task to take; absent: the best one for the agent.
+    #[serde(default)]
+    pub task: Option<TaskId>,
+}
+
+/// Pickup services: the calling agent takes a waiting task. Accepted at once; the task then
+/// rings the agent like any offer (or nothing happens if the agent cannot take it now).
+pub async fn pickup(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    b: Body<Pickup>,
+) -> Result<StatusCode, ApiError> {
+    let service: ServiceId = path_id("service", &id)?;
+    auth.require(&[Role::Agent])?;
+    let user = auth.user().ok_or_else(|| {
+        ApiError::forbidden("only an agent (a token whose oid is a Stratus user) picks up tasks")
+    })?;
+    let p = body(b)?;
+    state.node.pickup(auth.tenant, service, user, p.task)?;
+    Ok(StatusCode::ACCEPTED)
+}

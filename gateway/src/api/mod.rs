@@ -129,6 +129,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
         LIVE,
         false,
     ),
+    ep(
+        "POST",
+        "/api/v1/services/{id}/pickup",
+        "live",
+        "Pickup services: the calling agent takes a waiting task (body: optional task id)",
+        "Agent",
+        true,
+    ),
     ep("GET", "/api/v1/users", "users", "List users", READ, false),
     ep(
         "POST",
@@ -434,6 +442,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
         ("PUT", "/api/v1/services/{id}") => put(c::update_service),
         ("DELETE", "/api/v1/services/{id}") => delete(c::delete_service),
         ("GET", "/api/v1/services/{id}/live") => get(l::service_live),
+        ("POST", "/api/v1/services/{id}/pickup") => post(l::pickup),
         ("GET", "/api/v1/users") => get(c::list_users),
         ("POST", "/api/v1/users") => post(c::create_user),
         ("GET", "/api/v1/users/{id}") => get(c::get_user),
@@ -544,6 +553,7 @@ fn success_status(e: &Endpoint) -> (&'static str, &'static str) {
     match e.method {
         "DELETE" => ("204", "Done"),
         "POST" if !e.path.contains("{id}") => ("201", "Created"),
+        "POST" if e.path.ends_with("/pickup") => ("202", "Accepted"),
         "POST" => ("204", "Done"),
         "PUT"
             if e.path == "/api/v1/tasks/{id}"

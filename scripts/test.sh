@@ -15,12 +15,7 @@ fi
 
 pgdir=$(mktemp -d /tmp/stratus-pg.XXXXXX)
 port=$(( 20000 + RANDOM % 20000 ))
-cleanup() {
-  "$pg_bin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$pgdir"
-}
-trap cleanup EXIT
-# initdb refuses to run as root: run it as the owner of a fresh directory.
+# initdb and pg_ctl refuse to run as root: run them as the owner of a fresh directory.
 run_pg() {
   if [ "$(id -u)" = 0 ]; then
     chown -R nobody "$pgdir"
@@ -29,6 +24,11 @@ run_pg() {
     sh -c "$*"
   fi
 }
+cleanup() {
+  run_pg "'$pg_bin/pg_ctl' -D '$pgdir/data' -m immediate stop >/dev/null 2>&1" || true
+  rm -rf "$pgdir"
+}
+trap cleanup EXIT
 run_pg "'$pg_bin/initdb' -D '$pgdir/data' -U stratus --auth=trust -E UTF8 >'$pgdir/initdb.log' 2>&1"
 run_pg "'$pg_bin/pg_ctl' -D '$pgdir/data' -o \"-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200\" -l '$pgdir/pg.log' -w start >/dev/null"
 export STRATUS_TEST_PG_URL="postgres://stratus@127.0.0.1:$port/postgres"

@@ -464,13 +464,6 @@ fn store_snapshot(state: &mut TaskActorState) {
 }
 
 pub(crate) fn snapshot(task: &Task, call: Option<CallId>) -> LiveTaskSnapshot {
-    let connected_user: Option<UserId> = match task.state() {
-        TaskState::Accepted { offer, .. }
-        | TaskState::Connected { offer, .. }
-        | TaskState::Held { offer, .. } => Some(offer.user),
-        TaskState::WrapUp { user, .. } => Some(*user),
-        _ => None,
-    };
     LiveTaskSnapshot {
         tenant: task.tenant,
         task: task.id,
@@ -482,7 +475,7 @@ pub(crate) fn snapshot(task: &Task, call: Option<CallId>) -> LiveTaskSnapshot {
         state: task.state().kind(),
         created_at: task.created_at,
         queued_at: task.queued_at(),
-        connected_user,
+        connected_user: task.assigned_user(),
         system: task.system.clone(),
         context: task.context.clone(),
         preferred: task.preferred.clone(),

@@ -215,16 +215,7 @@ pub async fn get_task(
 
 /// The agent is rung for the task, or holds it.
 fn is_agents_task(live: &stratus_actors::TaskLive, me: Option<UserId>) -> bool {
-    use stratus_routing::task::TaskState as S;
-    let Some(me) = me else { return false };
-    let holder = match live.task.state() {
-        S::Accepted { offer, .. } | S::Connected { offer, .. } | S::Held { offer, .. } => {
-            Some(offer.user)
-        }
-        S::WrapUp { user, .. } => Some(*user),
-        _ => None,
-    };
-    live.ringing.contains(&me) || holder == Some(me)
+    me.is_some_and(|me| live.ringing.contains(&me) || live.task.assigned_user() == Some(me))
 }
 
 /// An ended task: rebuilt from its event log (scoped to the caller's tenant).

@@ -361,6 +361,17 @@ impl Task {
         self.clock.service
     }
     /// When the task entered the queue of its current service session.
+    /// The user who holds the task: accepted it, talks, is on hold with it, or wraps it up.
+    pub fn assigned_user(&self) -> Option<UserId> {
+        match &self.state {
+            TaskState::Accepted { offer, .. }
+            | TaskState::Connected { offer, .. }
+            | TaskState::Held { offer, .. } => Some(offer.user),
+            TaskState::WrapUp { user, .. } => Some(*user),
+            _ => None,
+        }
+    }
+
     pub fn queued_at(&self) -> Option<Instant> {
         self.clock.queued_at
     }

@@ -67,7 +67,10 @@ impl Flow {
                     CallInput::Cancel => ExternalInput::Cancel,
                     CallInput::RingFailed { offer } => ExternalInput::OfferFailed { offer },
                     CallInput::Timer(t) => ExternalInput::Timer(t),
-                    CallInput::Platform(_) => return (Vec::new(), None),
+                    // No call, no call commands.
+                    CallInput::Platform(_) | CallInput::CommandFailed { .. } => {
+                        return (Vec::new(), None);
+                    }
                 };
                 let (out, e) = f.handle_all(now, input);
                 (out, e.map(|e| e.to_string()))

@@ -300,7 +300,7 @@ fn lock(q: &Mutex<CommandQueue>) -> std::sync::MutexGuard<'_, CommandQueue> {
     q.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Executes one call's queued commands in order. A failed ring comes back as `RingFailed`.
+/// Executes one call's queued commands in order; a failure goes back to the call flow.
 async fn drain_commands(
     calls: Arc<dyn stratus_routing::port::CallControl>,
     template: CallCommand,
@@ -318,42 +318,24 @@ async fn drain_commands(
                 }
             }
         };
-        let ring = match &action {
-            CallAction::RingAgent { offer, .. } => Some(*offer),
-            _ => None,
-        };
-        let announcement = matches!(action, CallAction::PlayPrompt { .. });
         let name = action.name();
+        let failed = action.clone();
         let cmd = CallCommand {
             action,
             ..template.clone()
         };
         if let Err(e) = calls.execute(cmd).await {
             metrics::call_command_failed(name);
-            // The platform says the call no longer exists: the caller is gone, whatever this
-            // command was (a late or lost `terminated` notification must not keep it ringing).
-            if e == stratus_routing::port::CallControlError::CallGone {
-                tell(
-                    &task,
-                    TaskMsg::Platform(stratus_routing::port::CallEventKind::Terminated {
-                        code: 404,
-                    }),
-                );
-            }
             tracing::warn!(tenant = %template.tenant, task = %template.task, call = %template.call, action = name, error = %e, "call command failed");
-            if let Some(offer) = ring {
-                tell(&task, TaskMsg::Input(CallInput::RingFailed { offer }));
-            }
-            // An announcement that cannot be played is skipped: the caller goes on, unheard
-            // prompt or not, rather than waiting for a completion that will never come.
-            if announcement {
-                tell(
-                    &task,
-                    TaskMsg::Input(CallInput::Platform(
-                        stratus_routing::port::CallEventKind::PromptDone,
-                    )),
-                );
-            }
+            // What the failure means for the call is the call flow's to decide.
+            let gone = e == stratus_routing::port::CallControlError::CallGone;
+            tell(
+                &task,
+                TaskMsg::Input(CallInput::CommandFailed {
+                    action: failed,
+                    gone,
+                }),
+            );
         }
     }
 }

@@ -52,6 +52,11 @@ pub enum CallInput {
     RingFailed {
         offer: OfferId,
     },
+    /// The platform refused or failed a command; `gone`: it says the call no longer exists.
+    CommandFailed {
+        action: CallAction,
+        gone: bool,
+    },
     Timer(CallTimer),
 }
 
@@ -378,6 +383,22 @@ impl CallFlow {
             CallInput::RingFailed { offer } => {
                 self.ring_failed(now, offer, OfferFailure::Unreachable, false, out)?;
             }
+            // What a failed command means for the call: a call the platform no longer has is
+            // over (its `terminated` may have been lost); a ring that failed is a ring failure;
+            // an announcement that cannot be played is skipped, not waited for.
+            CallInput::CommandFailed { gone: true, .. } => {
+                let ended = CallEventKind::Terminated { code: 404 };
+                self.step(now, CallInput::Platform(ended), out)?;
+            }
+            CallInput::CommandFailed { action, .. } => match action {
+                CallAction::RingAgent { offer, .. } => {
+                    self.step(now, CallInput::RingFailed { offer }, out)?;
+                }
+                CallAction::PlayPrompt { .. } => {
+                    self.step(now, CallInput::Platform(CallEventKind::PromptDone), out)?;
+                }
+                _ => {}
+            },
             CallInput::Platform(CallEventKind::AgentFailed { user, cause }) => {
                 if let Some(&(offer, _, _)) = self.ringing.iter().find(|(_, u, _)| *u == user) {
                     let cause = match cause {

@@ -781,3 +781,46 @@ fn lease_safety_net_frees_a_user_whose_call_went_silent() {
     );
     w.assert_clean();
 }
+
+#[test]
+fn a_failed_command_means_what_it_failed_at() {
+    use stratus_routing::call::CallInput;
+    use stratus_routing::port::{CallAction, Prompt};
+    // An announcement that cannot be played is skipped: the caller is queued and rung.
+    let mut cfg = dc();
+    cfg.welcome_prompt = Some("Welcome".into());
+    let mut w = World::new();
+    w.service(cfg).agent(user(1, &[1]));
+    w.call(t(1), s(1));
+    assert_eq!(w.story(t(1)).last().unwrap(), "play");
+    let prompt = CallAction::PlayPrompt {
+        prompt: Prompt::Text("Welcome".into()),
+    };
+    w.c.call_input(
+        t(1),
+        CallInput::CommandFailed {
+            action: prompt,
+            gone: false,
+        },
+    );
+    assert_eq!(w.ringing(t(1)), strs(&["u1"]));
+    // The platform says the call is gone: the task ends and the ringing user is free again.
+    let ring = CallAction::RingAgent {
+        offer: w.c.queue(s(1)).unwrap().offers_of(t(1))[0].0,
+        user: u(1),
+        mode: stratus_routing::port::RingMode::Invite,
+    };
+    w.c.call_input(
+        t(1),
+        CallInput::CommandFailed {
+            action: ring,
+            gone: true,
+        },
+    );
+    assert_eq!(
+        w.c.finished(t(1)).unwrap().outcome(),
+        Some(Outcome::CustomerHangupInQueue)
+    );
+    assert_eq!(w.c.user(u(1)).unwrap().status(), UserStatus::Idle);
+    w.assert_clean();
+}

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use stratus_actors::{ActorsError, Node};
 use stratus_graph::adapter::GraphAdapter;
-use stratus_graph::parse::{ChangeItem, parse_change_notifications};
-use stratus_graph::presence::{PresenceConfig, PresenceManager, PresenceSink, validation_token};
+use stratus_graph::presence::{
+    PresenceConfig, PresenceError, PresenceManager, PresenceSink, validation_token,
+};
 use stratus_routing::ids::{M365TenantId, TenantId, UserId};
 use stratus_routing::model::Presence;
 use stratus_routing::port::{CallEvent, CallEventKind, RejectReason};
@@ -268,30 +269,6 @@ fn manager_for(state: &AppState, tenant: &str) -> Result<Arc<PresenceManager>, R
         })
 }
 
-/// Checks what must be refused at once: an unreadable body (400) and a forged `clientState`
-/// (403). Everything else is acknowledged and done detached, within Graph's answer deadline.
-fn precheck(state: &AppState, kind: &'static str, body: &[u8]) -> Result<(), Refusal> {
-    let refuse = |code: u16, message: String| {
-        metrics::counter!("stratus_graph_webhook_refused_total", "kind" => kind, "status" => code.to_string())
-            .increment(1);
-        tracing::warn!(kind, status = code, %message, "change notification refused");
-        Refusal { code, message }
-    };
-    let batch = parse_change_notifications(body).map_err(|e| refuse(400, e.to_string()))?;
-    let expected = state.config.graph.client_state.as_str();
-    let forged = batch.items.iter().any(|i| {
-        let cs = match i {
-            ChangeItem::Changed { client_state, .. }
-            | ChangeItem::Lifecycle { client_state, .. } => client_state,
-        };
-        cs.as_deref() != Some(expected)
-    });
-    if forged {
-        return Err(refuse(403, "clientState does not match".into()));
-    }
-    Ok(())
-}
-
 #[derive(Clone, Copy)]
 enum ChangeKind {
     Presence,
@@ -319,8 +296,16 @@ async fn change_notification(
         ChangeKind::Presence => "presence",
         ChangeKind::Lifecycle => "lifecycle",
     };
-    if let Err(r) = precheck(&state, label, &body) {
-        return r.into_response();
+    // An unreadable body is refused (400), a forged `clientState` too (403).
+    if let Err(e) = manager.check(&body) {
+        let code = match e {
+            PresenceError::ClientState => 403,
+            _ => 400,
+        };
+        metrics::counter!("stratus_graph_webhook_refused_total", "kind" => label, "status" => code.to_string())
+            .increment(1);
+        tracing::warn!(kind = label, status = code, error = %e, "change notification refused");
+        return refusal(code, e.to_string());
     }
     tokio::spawn(async move {
         let done = match kind {

@@ -378,6 +378,23 @@ impl PresenceManager {
         true
     }
 
+    /// What must be refused before answering Graph: a body that is no change notification, or
+    /// an item whose `clientState` is not ours (a forgery). The work itself may then run
+    /// detached, within Graph's answer deadline.
+    pub fn check(&self, body: &[u8]) -> Result<(), PresenceError> {
+        let batch = parse_change_notifications(body)?;
+        let ours = |cs: &Option<String>| cs.as_deref() == Some(self.cfg.client_state.as_str());
+        let forged = batch.items.iter().any(|i| match i {
+            ChangeItem::Changed { client_state, .. }
+            | ChangeItem::Lifecycle { client_state, .. } => !ours(client_state),
+        });
+        if forged {
+            tracing::warn!("change notification with a wrong clientState");
+            return Err(PresenceError::ClientState);
+        }
+        Ok(())
+    }
+
     /// Handles a POST on the notification URL (not the handshake: see [`validation_token`]).
     /// Basic notifications carry only the user id, so the current presence is read back.
     pub async fn handle_notification(&self, body: &[u8]) -> Result<usize, PresenceError> {

@@ -454,6 +454,11 @@ impl Node {
         .await?
     }
 
+    /// The machines' clock (Unix-epoch milliseconds), the base of every time the node reports.
+    pub fn now(&self) -> stratus_routing::time::Instant {
+        self.inner.rt.clock.now()
+    }
+
     /// Live counters (atomics; no actor round trip).
     pub fn stats(&self) -> NodeStats {
         self.inner.rt.stats.snapshot()

@@ -116,10 +116,7 @@ pub async fn user_live(
         &[Role::TenantAdmin, Role::ServiceOwner, Role::Supervisor],
     )?;
     let l = state.node.user_live(auth.tenant, id).await?;
-    // The machines' clock is milliseconds since the UNIX epoch.
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let now_ms = state.node.now().as_millis();
     let left = |until: Option<u64>| until.map(|u| secs(u.saturating_sub(now_ms)));
     Ok(Json(UserLiveView {
         user: l.user,

@@ -108,11 +108,7 @@ async fn a_call_actor_dying_while_it_rings_an_agent_withdraws_that_ring() {
         log[2..].first().is_some_and(|c| c == "cancel u1"),
         "{log:?}"
     );
-    let mut ringing = 0i32;
-    for c in &log {
-        ringing += i32::from(c.starts_with("ring")) - i32::from(c.starts_with("cancel"));
-        assert!(ringing <= 1, "{log:?}");
-    }
+    rings_one_at_a_time(&log);
     w.finish_expecting(1).await;
 }
 
@@ -159,19 +155,7 @@ async fn a_service_rebuilt_while_a_call_rings_never_rings_a_second_agent() {
         .unwrap();
     w.wait(Duration::from_millis(200)).await;
     // Whatever the rebuilt queue decides, at no point do two agents ring for the call.
-    let mut ringing = 0i32;
-    for c in w.commands(task) {
-        if c.starts_with("ring") {
-            ringing += 1;
-        } else if c.starts_with("cancel") {
-            ringing -= 1;
-        }
-        assert!(
-            ringing <= 1,
-            "two agents rung at once: {:?}",
-            w.commands(task)
-        );
-    }
+    let ringing = rings_one_at_a_time(&w.commands(task));
     assert_eq!(
         ringing,
         1,
@@ -296,12 +280,7 @@ async fn shutdown_drains_and_stops_every_actor() {
 #[tokio::test(start_paused = true)]
 async fn a_user_rebuilt_while_on_a_call_is_still_connected_and_a_lost_wrap_up_ends() {
     let mut svc = service(1, Distribution::DirectConference);
-    svc.acw = stratus_routing::config::AcwSettings {
-        enabled: true,
-        time: stratus_routing::config::values::AcwTime::new(30).unwrap(),
-        early_end_allowed: true,
-        extension: None,
-    };
+    svc.acw = acw_30s();
     let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
     w.online(u(1)).await;
     let task = w.incoming("call-1", 1).await;
@@ -338,12 +317,7 @@ async fn a_user_rebuilt_while_on_a_call_is_still_connected_and_a_lost_wrap_up_en
 #[tokio::test(start_paused = true)]
 async fn a_conversation_ending_while_its_user_actor_is_down_still_ends_the_task() {
     let mut svc = service(1, Distribution::DirectConference);
-    svc.acw = stratus_routing::config::AcwSettings {
-        enabled: true,
-        time: stratus_routing::config::values::AcwTime::new(30).unwrap(),
-        early_end_allowed: true,
-        extension: None,
-    };
+    svc.acw = acw_30s();
     let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
     w.online(u(1)).await;
     let task = w.incoming("call-1", 1).await;
@@ -404,4 +378,23 @@ async fn a_user_dying_while_a_task_is_queued_does_not_strand_the_task() {
     w.settle().await;
     assert_eq!(w.commands(task), ["answer", "ring u2"]);
     w.finish_expecting(1).await;
+}
+
+/// Replays a task's commands: never two agents rung at once. Returns how many ring at the end.
+fn rings_one_at_a_time(log: &[String]) -> i32 {
+    let mut ringing = 0i32;
+    for c in log {
+        ringing += i32::from(c.starts_with("ring")) - i32::from(c.starts_with("cancel"));
+        assert!(ringing <= 1, "two agents rung at once: {log:?}");
+    }
+    ringing
+}
+
+fn acw_30s() -> stratus_routing::config::AcwSettings {
+    stratus_routing::config::AcwSettings {
+        enabled: true,
+        time: stratus_routing::config::values::AcwTime::new(30).unwrap(),
+        early_end_allowed: true,
+        extension: None,
+    }
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use stratus_routing::call::CallFlow;
 use stratus_routing::decision::Decision;
 use stratus_routing::external::ExternalFlow;
-use stratus_routing::ids::{M365TenantId, ServiceId, TaskId, TenantId, UserId};
+use stratus_routing::ids::{CallId, M365TenantId, ServiceId, TaskId, TenantId, UserId};
 use stratus_routing::model::{Direction, Modality, Presence};
 use stratus_routing::port::{CallEvent, CallEventKind, Record};
 use stratus_routing::task::{SystemParameters, Task};
@@ -205,6 +205,12 @@ impl Node {
         }
     }
 
+    /// The Microsoft 365 tenant a live call belongs to (by Graph call id).
+    pub fn m365_of_call(&self, call: &CallId) -> Option<M365TenantId> {
+        let tenant = self.inner.rt.calls.get(call).map(|e| e.value().0)?;
+        self.inner.dir.get(tenant).map(|e| e.shared.m365)
+    }
+
     pub fn tenant_of_m365(&self, m365: &M365TenantId) -> Option<TenantId> {
         self.inner.dir.by_m365(m365)
     }
@@ -288,10 +294,13 @@ impl Node {
         let mut persist = false;
         let resolved = match cmd {
             UserCommand::SetProfile(id) => {
-                let profile = shared.profile(id).ok_or_else(|| ActorsError::Invalid {
-                    field: "profile".into(),
-                    message: format!("unknown profile {id}"),
-                })?;
+                let profile = shared
+                    .profile(id)
+                    .filter(|_| config.may_use_profile(id))
+                    .ok_or_else(|| ActorsError::Invalid {
+                        field: "profile".into(),
+                        message: format!("profile {id} is not one of this user's profiles"),
+                    })?;
                 config.active_profile = id;
                 persist = true;
                 ResolvedCommand::Input(Box::new(UserInput::SetProfile(profile)))
@@ -309,8 +318,9 @@ impl Node {
             }
             UserCommand::SetNotAvailable(reason) => {
                 if let Some(r) = reason
-                    && !config.not_available_reasons.is_empty()
-                    && !config.not_available_reasons.contains(&r)
+                    && (!shared.has_reason(r)
+                        || (!config.not_available_reasons.is_empty()
+                            && !config.not_available_reasons.contains(&r)))
                 {
                     return Err(ActorsError::Invalid {
                         field: "reason".into(),

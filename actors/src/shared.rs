@@ -14,7 +14,6 @@ use crate::timers::{TimerId, Timers};
 use dashmap::DashMap;
 use ractor::{ActorId, ActorRef, Message, RpcReplyPort};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use stratus_routing::call::CallInput;
 use stratus_routing::config::{
@@ -22,7 +21,8 @@ use stratus_routing::config::{
 };
 use stratus_routing::decision::Decision;
 use stratus_routing::ids::{
-    CallId, Guid, M365TenantId, PolicyId, ProfileId, ServiceId, TaskId, TenantId, UserId,
+    CallId, Guid, M365TenantId, NotAvailableReasonId, PolicyId, ProfileId, ServiceId, TaskId,
+    TenantId, UserId,
 };
 use stratus_routing::model::Presence;
 use stratus_routing::offer::Lease;
@@ -43,8 +43,6 @@ pub(crate) struct Runtime {
     pub calls: DashMap<CallId, (TenantId, TaskId)>,
     /// Actor failures seen by any supervisor (the last ones, for tests and diagnostics).
     pub failures: Mutex<Vec<String>>,
-    next_task: AtomicU64,
-    id_base: u128,
 }
 
 impl Runtime {
@@ -59,15 +57,13 @@ impl Runtime {
             stats: Stats::default(),
             calls: DashMap::new(),
             failures: Mutex::new(Vec::new()),
-            next_task: AtomicU64::new(1),
-            // Task ids: the node's start time in the high half, a counter in the low half.
-            id_base: u128::from(clock.now().as_millis()) << 64,
         }
     }
 
     pub fn new_task_id(&self) -> TaskId {
-        let n = self.next_task.fetch_add(1, Ordering::Relaxed);
-        TaskId(Guid(self.id_base | u128::from(n)))
+        // Random (UUID v4): a sequential id would let one tenant guess the next task's id and
+        // count another tenant's calls.
+        TaskId(Guid(uuid::Uuid::new_v4().as_u128()))
     }
 
     /// Notes an actor failure (kept: the last 100).
@@ -203,6 +199,8 @@ pub(crate) struct Catalog {
     pub limits: TenantLimits,
     pub profiles: HashMap<ProfileId, ResponsibilityProfile>,
     pub policies: HashMap<PolicyId, DistributionPolicy>,
+    /// The tenant's Not-Available reasons.
+    pub reasons: std::collections::HashSet<NotAvailableReasonId>,
 }
 
 /// Decisions of live tasks, and of the last finished ones (bounded). Written by every service
@@ -309,6 +307,12 @@ impl TenantShared {
                 .iter()
                 .map(|p| (p.id, p.clone()))
                 .collect(),
+            reasons: snapshot
+                .not_available_reasons
+                .iter()
+                .filter(|r| r.tenant == snapshot.tenant.id)
+                .map(|r| r.id)
+                .collect(),
         };
         if let Ok(mut c) = self.catalog.write() {
             *c = catalog;
@@ -320,6 +324,13 @@ impl TenantShared {
             .read()
             .ok()
             .and_then(|c| c.profiles.get(&id).cloned())
+    }
+
+    /// Whether `reason` is one of this tenant's Not-Available reasons.
+    pub fn has_reason(&self, reason: NotAvailableReasonId) -> bool {
+        self.catalog
+            .read()
+            .is_ok_and(|c| c.reasons.contains(&reason))
     }
 
     pub fn policy(&self, id: Option<PolicyId>) -> Option<DistributionPolicy> {

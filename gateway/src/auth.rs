@@ -79,6 +79,8 @@ pub struct Claims {
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 /// A verified caller.
@@ -98,14 +100,39 @@ impl Caller {
     }
 }
 
+/// Why a token was refused. The text is what the client is told: it names what is wrong with
+/// the token, never a library's internals or the server's key source (those are logged).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
     #[error("missing bearer token")]
     Missing,
     #[error("invalid token: {0}")]
-    Invalid(String),
-    #[error("signing keys unavailable: {0}")]
-    Keys(String),
+    Invalid(&'static str),
+    /// The key source is unreachable: not the caller's fault.
+    #[error("token signing keys are unavailable")]
+    Keys,
+}
+
+/// What a client may learn of a token the library refused.
+fn token_problem(e: &jsonwebtoken::errors::Error) -> AuthError {
+    use jsonwebtoken::errors::ErrorKind as K;
+    tracing::debug!(error = %e, "token refused");
+    AuthError::Invalid(match e.kind() {
+        K::ExpiredSignature => "expired",
+        K::ImmatureSignature => "not valid yet (nbf)",
+        K::InvalidAudience => "wrong audience",
+        K::InvalidIssuer => "wrong issuer",
+        K::MissingRequiredClaim(c) => match c.as_str() {
+            "aud" => "no audience (aud)",
+            "iss" => "no issuer (iss)",
+            "exp" => "no expiry (exp)",
+            _ => "a required claim is missing",
+        },
+        K::InvalidSignature => "bad signature",
+        K::InvalidAlgorithm | K::InvalidAlgorithmName => "algorithm not accepted",
+        K::Json(_) | K::Utf8(_) | K::Base64(_) | K::InvalidToken => "malformed",
+        _ => "refused",
+    })
 }
 
 /// Verifies bearer tokens.
@@ -117,6 +144,9 @@ pub struct Verifier {
 struct Keys {
     set: Option<JwkSet>,
     fetched_at: Option<std::time::Instant>,
+    /// The last failed fetch: no other is tried for [`MIN_REFETCH`], so a key source that is
+    /// down (or a flood of forged key ids) does not turn every request into a fetch.
+    failed_at: Option<std::time::Instant>,
 }
 
 struct Inner {
@@ -141,6 +171,7 @@ impl Verifier {
                 keys: RwLock::new(Keys {
                     set: None,
                     fetched_at: None,
+                    failed_at: None,
                 }),
                 fetching: tokio::sync::Mutex::new(()),
                 http: reqwest::Client::new(),
@@ -151,10 +182,15 @@ impl Verifier {
     fn validation(&self, alg: Algorithm) -> Validation {
         let mut v = Validation::new(alg);
         v.leeway = 30;
-        v.set_required_spec_claims(&["exp"]);
+        v.validate_nbf = true;
+        let c = &self.inner.config;
+        // Entra tokens always carry both: one without is not for us (the config requires them).
+        match c.mode {
+            AuthMode::Jwks => v.set_required_spec_claims(&["exp", "aud", "iss"]),
+            AuthMode::Hs256 => v.set_required_spec_claims(&["exp"]),
+        }
         // The issuer may name the token's own tenant (`{tid}`): checked after decoding.
         v.iss = None;
-        let c = &self.inner.config;
         if c.audience.is_empty() {
             v.validate_aud = false;
         } else {
@@ -167,9 +203,10 @@ impl Verifier {
         let set = keys.set.as_ref()?;
         let fresh = keys.fetched_at.is_some_and(|at| at.elapsed() < JWKS_TTL);
         match set.find(kid) {
-            Some(jwk) if fresh => {
-                Some(DecodingKey::from_jwk(jwk).map_err(|e| AuthError::Keys(e.to_string())))
-            }
+            Some(jwk) if fresh => Some(DecodingKey::from_jwk(jwk).map_err(|e| {
+                tracing::warn!(kid, error = %e, "a published signing key is unusable");
+                AuthError::Invalid("unusable key")
+            })),
             _ => None,
         }
     }
@@ -185,91 +222,97 @@ impl Verifier {
             if let Some(k) = self.cached(&keys, kid) {
                 return k;
             }
+            if keys.failed_at.is_some_and(|at| at.elapsed() < MIN_REFETCH) {
+                return Err(AuthError::Keys);
+            }
             let recent = keys.fetched_at.is_some_and(|at| at.elapsed() < MIN_REFETCH);
             if recent {
-                return Err(AuthError::Invalid("unknown key id".into()));
+                return Err(AuthError::Invalid("unknown key id"));
             }
         }
-        let set: JwkSet = self
-            .inner
-            .http
-            .get(&self.inner.config.jwks_url)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| AuthError::Keys(e.to_string()))?
-            .json()
-            .await
-            .map_err(|e| AuthError::Keys(e.to_string()))?;
+        let set = match self.fetch_keys().await {
+            Ok(set) => set,
+            Err(e) => {
+                metrics::counter!("stratus_auth_key_fetch_failures_total").increment(1);
+                // The key source's URL and error are for the operator, not the client.
+                tracing::error!(url = %self.inner.config.jwks_url, error = %e, "fetching the token signing keys failed");
+                self.inner.keys.write().await.failed_at = Some(std::time::Instant::now());
+                return Err(AuthError::Keys);
+            }
+        };
         let key = set.find(kid).map(DecodingKey::from_jwk);
         *self.inner.keys.write().await = Keys {
             set: Some(set),
             fetched_at: Some(std::time::Instant::now()),
+            failed_at: None,
         };
         match key {
-            Some(k) => k.map_err(|e| AuthError::Keys(e.to_string())),
-            None => Err(AuthError::Invalid("unknown key id".into())),
+            Some(k) => k.map_err(|e| {
+                tracing::warn!(kid, error = %e, "a published signing key is unusable");
+                AuthError::Invalid("unusable key")
+            }),
+            None => Err(AuthError::Invalid("unknown key id")),
         }
+    }
+
+    async fn fetch_keys(&self) -> Result<JwkSet, reqwest::Error> {
+        self.inner
+            .http
+            .get(&self.inner.config.jwks_url)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
     }
 
     /// Checks signature, lifetime, issuer and audience; returns the caller.
     pub async fn verify(&self, token: &str) -> Result<Caller, AuthError> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|e| token_problem(&e))?;
         let config = &self.inner.config;
         let claims = match config.mode {
             AuthMode::Hs256 => {
                 if header.alg != Algorithm::HS256 {
-                    return Err(AuthError::Invalid(format!(
-                        "algorithm {:?} not accepted",
-                        header.alg
-                    )));
+                    return Err(AuthError::Invalid("algorithm not accepted"));
                 }
                 let key = DecodingKey::from_secret(config.hs256_secret.as_bytes());
                 jsonwebtoken::decode::<Claims>(token, &key, &self.validation(Algorithm::HS256))
             }
             AuthMode::Jwks => {
                 if header.alg != Algorithm::RS256 {
-                    return Err(AuthError::Invalid(format!(
-                        "algorithm {:?} not accepted",
-                        header.alg
-                    )));
+                    return Err(AuthError::Invalid("algorithm not accepted"));
                 }
-                let kid = header
-                    .kid
-                    .ok_or_else(|| AuthError::Invalid("no key id".into()))?;
+                let kid = header.kid.ok_or(AuthError::Invalid("no key id"))?;
                 let key = self.jwk_key(&kid).await?;
                 jsonwebtoken::decode::<Claims>(token, &key, &self.validation(Algorithm::RS256))
             }
         }
-        .map_err(|e| AuthError::Invalid(e.to_string()))?
+        .map_err(|e| token_problem(&e))?
         .claims;
         if !config.issuer.is_empty() {
             let expected = config.issuer.replace("{tid}", &claims.tid);
             if claims.iss.as_deref() != Some(expected.as_str()) {
-                return Err(AuthError::Invalid("wrong issuer".into()));
+                return Err(AuthError::Invalid("wrong issuer"));
             }
         }
-        let roles = match config.mode {
-            // Development tokens: the usual spellings.
-            AuthMode::Hs256 => claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
-            // Entra app roles: exact names only, and the operator roles only from the
-            // operator's own tenants — a customer's admin can assign any app role in their
-            // own directory.
-            AuthMode::Jwks => {
-                let operator = config
-                    .operator_tenants
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case(&claims.tid));
-                claims
-                    .roles
-                    .iter()
-                    .filter_map(|r| Role::canonical(r))
-                    .filter(|r| operator || !matches!(r, Role::SystemAdmin | Role::PartnerAdmin))
-                    .collect()
-            }
-        };
+        // The operator roles only from the operator's own tenants, in both modes: a customer's
+        // admin can assign any app role in their own directory.
+        let operator = config
+            .operator_tenants
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&claims.tid));
+        let roles = claims
+            .roles
+            .iter()
+            .filter_map(|r| match config.mode {
+                // Development tokens: the usual spellings.
+                AuthMode::Hs256 => Role::parse(r),
+                // Entra app roles: exact names only.
+                AuthMode::Jwks => Role::canonical(r),
+            })
+            .filter(|r| operator || !matches!(r, Role::SystemAdmin | Role::PartnerAdmin))
+            .collect();
         Ok(Caller {
             tid: claims.tid,
             oid: claims.oid,
@@ -298,6 +341,7 @@ pub fn mint(
         iat: now,
         iss: None,
         aud: None,
+        nbf: None,
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -351,6 +395,7 @@ mod tests {
             iat: 0,
             iss: None,
             aud: None,
+            nbf: None,
         };
         let expired = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

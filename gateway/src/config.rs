@@ -29,6 +29,21 @@ pub struct ServerConfig {
     pub public_url: String,
     /// Seconds to wait for in-flight work on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Open connections at most; past this a connection is answered 503 and closed.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers. hyper starts this timer as soon as a
+    /// kept-alive connection is idle, so it is also the idle keep-alive timeout.
+    pub header_read_timeout_secs: u64,
+    /// The largest request head (request line and headers), bytes; larger: 431.
+    pub max_header_bytes: usize,
+    /// Seconds a request may take from its headers to its response; longer: 408.
+    pub request_timeout_secs: u64,
+    /// Seconds a request body may take to arrive; longer: 408.
+    pub body_timeout_secs: u64,
+    /// The largest REST request body, bytes; larger: 413.
+    pub max_body_bytes: usize,
+    /// The largest Graph notification body, bytes; larger: 413.
+    pub max_webhook_body_bytes: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -62,8 +77,8 @@ pub struct AuthConfig {
     pub issuer: String,
     /// Expected `aud` (Stratus's app id URI). Required with `mode = "jwks"`.
     pub audience: String,
-    /// With `mode = "jwks"`: the Entra tenant ids whose tokens may carry the operator roles
-    /// SystemAdmin and PartnerAdmin. Tokens of other tenants never do.
+    /// The tenant ids (`tid`) whose tokens may carry the operator roles
+    /// SystemAdmin and PartnerAdmin, in both modes. Tokens of other tenants never do.
     pub operator_tenants: Vec<String>,
     /// When set, `/metrics` requires `Authorization: Bearer <metrics_token>`.
     pub metrics_token: Option<String>,
@@ -140,6 +155,13 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             public_url: String::new(),
             shutdown_grace_secs: 10,
+            max_connections: 16_384,
+            header_read_timeout_secs: 10,
+            max_header_bytes: 16 * 1024,
+            request_timeout_secs: 30,
+            body_timeout_secs: 10,
+            max_body_bytes: 1024 * 1024,
+            max_webhook_body_bytes: 1024 * 1024,
         }
     }
 }
@@ -234,6 +256,45 @@ impl Config {
         Ok(cfg)
     }
 
+    /// The connection and request limits of `[server]`: none may be off (zero), and they must
+    /// fit together.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let s = &self.server;
+        let bad = |key, problem: String| Err(ConfigError::Invalid { key, problem });
+        let at_least = |key, v: u64, min: u64| {
+            if v < min {
+                bad(key, format!("must be at least {min}"))
+            } else {
+                Ok(())
+            }
+        };
+        at_least("server.max_connections", s.max_connections as u64, 1)?;
+        at_least(
+            "server.header_read_timeout_secs",
+            s.header_read_timeout_secs,
+            1,
+        )?;
+        at_least("server.max_header_bytes", s.max_header_bytes as u64, 8192)?;
+        at_least("server.request_timeout_secs", s.request_timeout_secs, 1)?;
+        at_least("server.body_timeout_secs", s.body_timeout_secs, 1)?;
+        at_least("server.max_body_bytes", s.max_body_bytes as u64, 1024)?;
+        at_least(
+            "server.max_webhook_body_bytes",
+            s.max_webhook_body_bytes as u64,
+            1024,
+        )?;
+        if s.body_timeout_secs > s.request_timeout_secs {
+            return bad(
+                "server.body_timeout_secs",
+                format!(
+                    "must not exceed server.request_timeout_secs ({})",
+                    s.request_timeout_secs
+                ),
+            );
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key, problem: &str| {
             Err(ConfigError::Invalid {
@@ -247,6 +308,7 @@ impl Config {
         if !(self.server.public_url.is_empty() || is_url(&self.server.public_url)) {
             return bad("server.public_url", "must be an http:// or https:// URL");
         }
+        self.validate_limits()?;
         let db = &self.database.url;
         if !(db.starts_with("sqlite:")
             || db.starts_with("postgres://")

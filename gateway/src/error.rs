@@ -85,7 +85,14 @@ impl IntoResponse for ApiError {
                 field: self.field,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        resp
     }
 }
 
@@ -100,7 +107,13 @@ impl From<stratus_routing::port::StoreError> for ApiError {
         use stratus_routing::port::StoreError as E;
         match e {
             E::NotFound { entity, id } => ApiError::not_found(format!("{entity} {id}")),
-            E::Conflict(m) | E::Constraint(m) => ApiError::conflict(m),
+            E::Conflict(m) | E::Constraint(m) => {
+                // The database's own words (table and constraint names) are for the log.
+                tracing::info!(error = %m, "store refused a write");
+                ApiError::conflict(
+                    "the request conflicts with existing data (a unique id or binding is taken, or a referenced item is missing)",
+                )
+            }
             E::Unavailable(m) => ApiError::unavailable(m),
             E::Other(m) => {
                 // Database details are for the log, not for the client.

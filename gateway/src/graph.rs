@@ -12,11 +12,11 @@ use dashmap::DashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use stratus_actors::{ActorsError, Node};
-use stratus_graph::adapter::GraphAdapter;
+use stratus_graph::adapter::{CallbackError, CallbackRoute, GraphAdapter};
 use stratus_graph::presence::{
     PresenceConfig, PresenceError, PresenceManager, PresenceSink, validation_token,
 };
-use stratus_routing::ids::{M365TenantId, TenantId, UserId};
+use stratus_routing::ids::{CallId, M365TenantId, TenantId, UserId};
 use stratus_routing::model::Presence;
 use stratus_routing::port::{CallEvent, CallEventKind, RejectReason};
 use stratus_store::FullStore;
@@ -31,40 +31,64 @@ fn refusal(code: u16, message: String) -> Response {
     (status(code), Json(body)).into_response()
 }
 
-/// `POST /graph/calls` and `POST /graph/calls/{tenant}/{call}`.
+/// `POST /graph/calls`: the calling webhook.
 pub async fn calling(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    calling_at(&state, &headers, &body, None, None).await
+}
+
+/// `POST /graph/calls/{tenant}/{call}`: a per-call callback, bound to the tenant and call its
+/// path names.
+pub async fn calling_per_call(
+    State(state): State<AppState>,
+    Path((tenant, call)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    calling_at(&state, &headers, &body, Some(&tenant), Some(&call)).await
+}
+
+async fn calling_at(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    tenant: Option<&str>,
+    call: Option<&str>,
+) -> Response {
     let started = std::time::Instant::now();
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let r = state.graph.handle_callback(auth, &body).await;
+    let node = state.node.clone();
+    // Calls restored after a restart are known to the actors before the adapter sees them again.
+    let owner = move |c: &str| node.m365_of_call(&CallId::new(c.to_owned()));
+    let route = CallbackRoute {
+        tenant,
+        call,
+        owner: Some(&owner),
+    };
+    let r = state.graph.handle_callback_at(auth, body, &route).await;
     metrics::histogram!("stratus_graph_webhook_seconds", "kind" => "calling")
         .record(started.elapsed().as_secs_f64());
     match r {
         Ok(_) => StatusCode::ACCEPTED.into_response(),
         Err(e) => {
             let code = e.http_status();
-            metrics::counter!("stratus_graph_webhook_refused_total", "kind" => "calling", "status" => code.to_string())
+            let reason = match e {
+                CallbackError::Unauthorized(_) => "unauthorized",
+                CallbackError::Unreadable(_) => "unreadable",
+                CallbackError::Foreign(_) => "foreign_tenant",
+            };
+            metrics::counter!("stratus_graph_webhook_refused_total", "kind" => "calling", "status" => code.to_string(), "reason" => reason)
                 .increment(1);
             if code == 202 {
                 // Unreadable: acknowledged so Graph does not resend it forever (logged by the adapter).
                 StatusCode::ACCEPTED.into_response()
             } else {
                 tracing::warn!(error = %e, status = code, "calling notification refused");
-                refusal(code, e.to_string())
+                refusal(code, e.public_reason().to_string())
             }
         }
     }
-}
-
-/// `POST /graph/calls/{tenant}/{call}`: the path only helps operators read logs.
-pub async fn calling_per_call(
-    state: State<AppState>,
-    Path((_tenant, _call)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    calling(state, headers, body).await
 }
 
 /// The presence managers, one per Microsoft 365 tenant, found by the notification URL's path.
@@ -285,6 +309,19 @@ async fn change_notification(
     body: Bytes,
     kind: ChangeKind,
 ) -> Response {
+    // Only a tenant Stratus serves gets its handshake answered: echoing any token on any path
+    // would let anyone validate a subscription of theirs against this server.
+    let served = tenant
+        .parse::<M365TenantId>()
+        .ok()
+        .and_then(|t| state.node.tenant_of_m365(&t));
+    if served.is_none() {
+        return Refusal {
+            code: 404,
+            message: format!("no presence subscriptions for tenant {tenant:?}"),
+        }
+        .into_response();
+    }
     if let Some(r) = handshake(query.as_deref()) {
         return r;
     }
@@ -302,10 +339,20 @@ async fn change_notification(
             PresenceError::ClientState => 403,
             _ => 400,
         };
-        metrics::counter!("stratus_graph_webhook_refused_total", "kind" => label, "status" => code.to_string())
+        let reason = if code == 403 {
+            "client_state"
+        } else {
+            "unreadable"
+        };
+        metrics::counter!("stratus_graph_webhook_refused_total", "kind" => label, "status" => code.to_string(), "reason" => reason)
             .increment(1);
         tracing::warn!(kind = label, status = code, error = %e, "change notification refused");
-        return refusal(code, e.to_string());
+        let public = if code == 403 {
+            "clientState mismatch"
+        } else {
+            "unreadable notification"
+        };
+        return refusal(code, public.to_string());
     }
     tokio::spawn(async move {
         let done = match kind {

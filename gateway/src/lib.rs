@@ -3,6 +3,7 @@
 //!
 //! - `config` the one typed configuration (file + `STRATUS_*` overrides), validated at start
 //! - `serve` the composition root: store, writer, Graph adapter, actors, HTTP server
+//! - `listener` the HTTP listener: connection limit, header timeout, JSON for hyper's refusals
 //! - `graph` Graph's webhooks (calls, presence, lifecycle) and the forwarders into the actors
 //! - `api` REST `/api/v1` and its OpenAPI document; `auth` bearer tokens and roles
 //! - `demo` and `seed` the self-contained demo
@@ -14,6 +15,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod graph;
+pub mod listener;
 pub mod metrics;
 pub mod seed;
 pub mod serve;

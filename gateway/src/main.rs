@@ -8,6 +8,12 @@ use stratus_gateway::auth::{Role, mint};
 use stratus_gateway::config::Config;
 use stratus_gateway::telemetry;
 
+/// jemalloc, with its background thread purging freed pages after a second
+/// (`.cargo/config.toml`): glibc's malloc keeps what thousands of short-lived connections (an
+/// attack, a reconnect storm) once held.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "stratus",

@@ -8,6 +8,7 @@ use crate::config::{Config, GraphMode};
 use crate::graph::{PresenceIntake, spawn_call_forwarder, spawn_presence_forwarder};
 use anyhow::Context;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,6 +25,8 @@ use stratus_routing::port::Store;
 use stratus_store::{RetentionConfig, Writer, WriterConfig, WriterHandle};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 /// The bot identity of the built-in simulator when none is configured.
 const SIMULATED_BOT_APP_ID: &str = "5e1f0000-57a7-4000-8000-000000000b07";
@@ -219,15 +222,13 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     }
 
     let app = router(state.clone());
-    let stop = cancel.clone();
-    let http = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "HTTP server failed");
-        }
-    });
+    let limits = crate::listener::Limits::from_config(&state.config.server);
+    let http = tokio::spawn(crate::listener::serve(
+        listener,
+        app,
+        limits,
+        cancel.clone(),
+    ));
     state.ready.store(true, Ordering::Relaxed);
     tracing::info!(%addr, graph = ?state.config.graph.mode, database = %redact(&state.config.database.url), "ready");
     Ok(Server {
@@ -330,12 +331,12 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Every route of the server.
+/// Every route of the server, with the request limits of `[server]`: a body limit per route
+/// family (checked against `Content-Length` before anything is read), a body timeout and a
+/// whole-request timeout.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+    let s = &state.config.server;
+    let graph = Router::new()
         .route("/graph/calls", post(crate::graph::calling))
         .route(
             "/graph/calls/{tenant}/{call}",
@@ -343,8 +344,25 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/graph/presence/{tenant}", post(crate::graph::presence))
         .route("/graph/lifecycle/{tenant}", post(crate::graph::lifecycle))
-        .merge(crate::api::router())
+        .layer(DefaultBodyLimit::max(s.max_webhook_body_bytes))
+        .layer(RequestBodyLimitLayer::new(s.max_webhook_body_bytes));
+    let api = crate::api::router(state.clone())
+        .layer(DefaultBodyLimit::max(s.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(s.max_body_bytes));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .merge(graph)
+        .merge(api)
         .fallback(not_found)
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+            s.body_timeout_secs,
+        )))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(s.request_timeout_secs),
+        ))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(http_metrics))
         .with_state(state)
@@ -367,7 +385,12 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
     let text = axum::body::to_bytes(body, 16 * 1024)
         .await
         .unwrap_or_default();
-    let text = String::from_utf8_lossy(&text).trim().to_string();
+    // axum's own rejection texts describe the client's input; kept short all the same.
+    let text: String = String::from_utf8_lossy(&text)
+        .trim()
+        .chars()
+        .take(200)
+        .collect();
     let message = if text.is_empty() {
         status.canonical_reason().unwrap_or("refused").to_string()
     } else {
@@ -376,6 +399,7 @@ async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) 
     let code = match status {
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };

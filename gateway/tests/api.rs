@@ -25,6 +25,7 @@ fn expired_token(t: TenantId) -> String {
         iat: 0,
         iss: None,
         aud: None,
+        nbf: None,
     };
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),

@@ -86,6 +86,7 @@ async fn two_hundred_calls_through_two_services_with_skills_rona_and_acw() {
             format!("sqlite://{}", db.display()),
         )
         .env("STRATUS_AUTH__HS256_SECRET", SECRET)
+        .env("STRATUS_AUTH__OPERATOR_TENANTS", "[\"system\"]")
         .env("STRATUS_GRAPH__MODE", "microsoft")
         .env("STRATUS_GRAPH__BASE_URL", sim.graph_base_url())
         .env("STRATUS_GRAPH__AUTHORITY", sim.authority_url())

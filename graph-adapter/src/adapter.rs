@@ -31,6 +31,21 @@ pub struct AdapterConfig {
     pub tts_url: Option<String>,
 }
 
+/// Where a callback was posted, and who owns the calls Stratus knows beyond the adapter's own
+/// registry (calls restored after a restart), so a callback is checked against its call's tenant.
+#[derive(Default)]
+pub struct CallbackRoute<'a> {
+    /// The `{tenant}` of a per-call callback path.
+    pub tenant: Option<&'a str>,
+    /// The `{call}` of a per-call callback path.
+    pub call: Option<&'a str>,
+    /// The Microsoft 365 tenant of a live call by Graph call id, when the caller knows it.
+    pub owner: Option<&'a CallOwner<'a>>,
+}
+
+/// The Microsoft 365 tenant of a call by its Graph id, if known.
+pub type CallOwner<'a> = dyn Fn(&str) -> Option<M365TenantId> + Sync + 'a;
+
 /// Why a callback was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallbackError {
@@ -38,6 +53,10 @@ pub enum CallbackError {
     Unauthorized(#[from] CallbackAuthError),
     #[error("unreadable: {0}")]
     Unreadable(#[from] ParseError),
+    /// The token's tenant, the path's tenant, the body's tenant or the tenant the call was
+    /// first seen in disagree: one tenant's callback must never touch another's call.
+    #[error("foreign call: {0}")]
+    Foreign(String),
 }
 
 impl CallbackError {
@@ -47,6 +66,18 @@ impl CallbackError {
         match self {
             CallbackError::Unauthorized(e) => e.http_status(),
             CallbackError::Unreadable(_) => 202,
+            CallbackError::Foreign(_) => 403,
+        }
+    }
+
+    /// What the sender is told (the full error is logged).
+    pub fn public_reason(&self) -> &'static str {
+        match self {
+            CallbackError::Unauthorized(e) => e.public_reason(),
+            CallbackError::Unreadable(_) => "unreadable notification",
+            CallbackError::Foreign(_) => {
+                "the notification names a tenant or call its token may not act on"
+            }
         }
     }
 }
@@ -161,14 +192,26 @@ impl GraphAdapter {
         )
     }
 
-    /// Entry point for both the calling webhook and per-call callbacks: validates the token
-    /// (`Authorization` header value), parses the body and publishes the mapped events.
-    /// Returns how many events were published. Answer 202 on `Ok`, and
-    /// [`CallbackError::http_status`] otherwise.
+    /// Entry point for the calling webhook (no path binding). See [`Self::handle_callback_at`].
     pub async fn handle_callback(
         &self,
         authorization: Option<&str>,
         body: &[u8],
+    ) -> Result<usize, CallbackError> {
+        self.handle_callback_at(authorization, body, &CallbackRoute::default())
+            .await
+    }
+
+    /// Entry point for both the calling webhook and per-call callbacks: validates the token
+    /// (`Authorization` header value), checks that every notification belongs to the token's
+    /// tenant (and to the per-call path it was posted to), then parses the body and publishes
+    /// the mapped events. Nothing is published unless every item passes. Returns how many
+    /// events were published. Answer 202 on `Ok`, and [`CallbackError::http_status`] otherwise.
+    pub async fn handle_callback_at(
+        &self,
+        authorization: Option<&str>,
+        body: &[u8],
+        route: &CallbackRoute<'_>,
     ) -> Result<usize, CallbackError> {
         let claims = self.inner.validator.validate(authorization).await?;
         let span = tracing::debug_span!("graph_callback", m365_tenant = %claims.tenant);
@@ -176,6 +219,8 @@ impl GraphAdapter {
         let notes = parse_calling(body).inspect_err(|e| {
             tracing::warn!(error = %e, "unreadable calling notification");
         })?;
+        self.check_binding(claims.tenant, route, &notes)
+            .inspect_err(|e| tracing::warn!(error = %e, "callback refused: tenant mismatch"))?;
         let mut n_events = 0;
         for n in notes {
             tracing::trace!(call = %n.call_id, "calling notification");
@@ -187,6 +232,57 @@ impl GraphAdapter {
             self.spawn_follow_ups(follow);
         }
         Ok(n_events)
+    }
+
+    /// Every notification must belong to the token's tenant: an incoming call names no other
+    /// tenant in its body; a known call was first seen in this tenant; a per-call path names
+    /// this tenant and this call (or one of its legs).
+    fn check_binding(
+        &self,
+        tid: M365TenantId,
+        route: &CallbackRoute<'_>,
+        notes: &[parse::Notification],
+    ) -> Result<(), CallbackError> {
+        let foreign = |m: String| Err(CallbackError::Foreign(m));
+        if let Some(path_tenant) = route.tenant
+            && path_tenant.parse::<M365TenantId>().ok() != Some(tid)
+        {
+            return foreign(format!(
+                "the path names tenant {path_tenant:?}, the token {tid}"
+            ));
+        }
+        let registry = &self.inner.registry;
+        for n in notes {
+            if let parse::NotificationKind::Incoming(i) = &n.kind
+                && let Some(body_tenant) = i.tenant_id.as_deref()
+                && body_tenant.parse::<M365TenantId>().ok() != Some(tid)
+            {
+                return foreign(format!(
+                    "incoming call {} names tenant {body_tenant:?}, the token {tid}",
+                    n.call_id
+                ));
+            }
+            let owner = registry
+                .owner(&n.call_id)
+                .or_else(|| route.owner.and_then(|f| f(&n.call_id)));
+            if owner.is_some_and(|o| o != tid) {
+                return foreign(format!("call {} belongs to another tenant", n.call_id));
+            }
+            // An id the registry has not seen yet (a leg overtaking its 201) cannot be placed.
+            let elsewhere = |path_call: &str| match registry.caller_call_of_leg(&n.call_id) {
+                Some(caller) => caller != path_call,
+                None => n.call_id != path_call && registry.knows(&n.call_id),
+            };
+            if let Some(path_call) = route.call
+                && elsewhere(path_call)
+            {
+                return foreign(format!(
+                    "call {} posted to the callback of call {path_call}",
+                    n.call_id
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn spawn_follow_ups(&self, follow: Vec<FollowUp>) {

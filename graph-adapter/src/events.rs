@@ -164,6 +164,23 @@ impl CallRegistry {
         CallRegistry::default()
     }
 
+    /// The Microsoft 365 tenant a call (or the caller call of a leg) was first seen in.
+    pub fn owner(&self, call: &str) -> Option<M365TenantId> {
+        let caller = self.caller_call_of_leg(call);
+        let call = caller.as_deref().unwrap_or(call);
+        self.calls.get(call).and_then(|c| c.m365)
+    }
+
+    /// Whether the call has been seen (as a caller call).
+    pub fn knows(&self, call: &str) -> bool {
+        self.calls.contains_key(call)
+    }
+
+    /// The caller call a P2P leg belongs to.
+    pub fn caller_call_of_leg(&self, leg: &str) -> Option<String> {
+        self.legs.get(leg).map(|l| l.caller_call.clone())
+    }
+
     /// Facts about a caller call for the command side.
     pub fn facts(&self, call: &str) -> CallFacts {
         self.calls
@@ -300,9 +317,17 @@ impl CallRegistry {
             }
             Err(_) => Vec::new(),
         };
+        let owner = self.owner(caller_call);
         let mut events = Vec::new();
         let mut follow = Vec::new();
         for (t, n) in mine {
+            if owner.is_some() && t != owner {
+                tracing::warn!(
+                    leg,
+                    "a notification for this leg came from another tenant: dropped"
+                );
+                continue;
+            }
             let (e, f) = self.on_notification(t, n);
             events.extend(e);
             follow.extend(f);
@@ -394,8 +419,8 @@ impl CallRegistry {
         };
         match n.kind {
             NotificationKind::Incoming(i) => {
-                let m365 = i.tenant_id.as_deref().and_then(|t| t.parse().ok()).or(tid);
-                let Some(m365) = m365 else {
+                // Created only in the tenant of the token, never in one the body names.
+                let Some(m365) = tid else {
                     tracing::warn!(call = %n.call_id, "incoming call without tenant");
                     return (Vec::new(), Vec::new());
                 };
@@ -428,6 +453,8 @@ impl CallRegistry {
             }
             NotificationKind::StateChanged { state, result } => {
                 let mut c = self.calls.entry(n.call_id.clone()).or_default();
+                // The tenant is stored when the call is first seen.
+                c.m365 = c.m365.or(tid);
                 let out = match state {
                     CallState::Established if result.as_ref().is_some_and(|r| r.code >= 400) => {
                         c.transferring = false;
@@ -446,6 +473,8 @@ impl CallRegistry {
             }
             NotificationKind::Tone { tone, sequence_id } => {
                 let mut c = self.calls.entry(n.call_id.clone()).or_default();
+                // The tenant is stored when the call is first seen.
+                c.m365 = c.m365.or(tid);
                 if let (Some(s), Some(last)) = (sequence_id, c.last_tone_seq)
                     && s <= last
                 {

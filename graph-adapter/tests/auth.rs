@@ -321,3 +321,116 @@ async fn tokens_are_cached_per_tenant_and_renewed_before_expiry() {
     assert_ne!(a2, a);
     assert_eq!(sim.token_requests(), 3);
 }
+
+/// An incoming call for `tenant` (body `tenantId` = `tenant`), call id `call`.
+fn incoming(call: &str, tenant: &str) -> Vec<u8> {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/graph-fixtures/notif-call-incoming-pstn-app-instance.json"
+    ))
+    .unwrap()
+    .replace("632899f8-2ea1-4604-8413-27bd2892079f", tenant)
+    .replace("491f0b00-ffff-4bc9-a43e-b226498ec22a", call)
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn callbacks_are_bound_to_the_tenant_their_call_was_first_seen_in() {
+    use stratus_graph::adapter::CallbackRoute;
+    let env = env(|_| {}).await;
+    const OTHER: &str = "2fdd12d0-4620-44ed-baec-459b611f84b2";
+    let as_tid = format!("Bearer {}", env.sim.sign(&claims()).unwrap());
+    let as_other = format!(
+        "Bearer {}",
+        env.sim.sign(&with(claims(), "tid", json!(OTHER))).unwrap()
+    );
+    let foreign = |r: Result<usize, CallbackError>| {
+        let e = r.unwrap_err();
+        assert!(matches!(e, CallbackError::Foreign(_)), "{e:?}");
+        assert_eq!(e.http_status(), 403);
+    };
+    let call = "491f0b00-0000-4bc9-a43e-b226498ec22a";
+    // The body names another tenant than the token: refused, not created anywhere.
+    foreign(
+        env.adapter
+            .handle_callback(Some(&as_other), &incoming(call, TID))
+            .await,
+    );
+    assert_eq!(env.adapter.registry().owner(call), None);
+    // Seen first under TID: it belongs to TID.
+    let n = env
+        .adapter
+        .handle_callback(Some(&as_tid), &incoming(call, TID))
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let tid: M365TenantId = TID.parse().unwrap();
+    assert_eq!(env.adapter.registry().owner(call), Some(tid));
+    // Another tenant's token cannot hang it up, on any path.
+    let hang_up = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/graph-fixtures/notif-call-terminated.json"
+    ))
+    .unwrap()
+    .replace("57dab8b1-894c-409a-b240-bd8beae78896", call)
+    .into_bytes();
+    foreign(env.adapter.handle_callback(Some(&as_other), &hang_up).await);
+    let path = CallbackRoute {
+        tenant: Some(OTHER),
+        call: Some(call),
+        owner: None,
+    };
+    foreign(
+        env.adapter
+            .handle_callback_at(Some(&as_other), &hang_up, &path)
+            .await,
+    );
+    // The right token on a path naming another tenant, or another call: refused.
+    foreign(
+        env.adapter
+            .handle_callback_at(Some(&as_tid), &hang_up, &path)
+            .await,
+    );
+    let other_call = CallbackRoute {
+        tenant: Some(TID),
+        call: Some("a-different-call"),
+        owner: None,
+    };
+    env.adapter
+        .handle_callback(Some(&as_tid), &incoming("a-different-call", TID))
+        .await
+        .unwrap();
+    foreign(
+        env.adapter
+            .handle_callback_at(Some(&as_tid), &hang_up, &other_call)
+            .await,
+    );
+    // A call the registry has not seen (restored after a restart) is checked through the
+    // owner the caller knows.
+    let restored = "11111111-0000-4bc9-a43e-b226498ec22a";
+    let owner = |c: &str| (c == restored).then_some(tid);
+    let route = CallbackRoute {
+        tenant: None,
+        call: None,
+        owner: Some(&owner),
+    };
+    let hang_up_restored = String::from_utf8(hang_up.clone())
+        .unwrap()
+        .replace(call, restored)
+        .into_bytes();
+    foreign(
+        env.adapter
+            .handle_callback_at(Some(&as_other), &hang_up_restored, &route)
+            .await,
+    );
+    // And the genuine one passes.
+    let right = CallbackRoute {
+        tenant: Some(TID),
+        call: Some(call),
+        owner: None,
+    };
+    env.adapter
+        .handle_callback_at(Some(&as_tid), &hang_up, &right)
+        .await
+        .unwrap();
+}

@@ -3,7 +3,7 @@
 use super::harness::*;
 use crate::{ActorsError, UserCommand};
 use std::time::Duration;
-use stratus_routing::config::{Distribution, ResponsibilityProfile};
+use stratus_routing::config::{Distribution, NotAvailableReason, ResponsibilityProfile};
 use stratus_routing::ids::{NotAvailableReasonId, ProfileId};
 use stratus_routing::port::{CallEventKind, Store};
 use stratus_routing::user::UserStatus;
@@ -11,7 +11,14 @@ use stratus_routing::user::UserStatus;
 #[tokio::test(start_paused = true)]
 async fn commands_change_the_user_and_duty_changes_are_saved() {
     let svc = service(1, Distribution::DirectConference);
-    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    let reason = NotAvailableReasonId::from_u128(0x77);
+    let mut snap = snapshot(vec![svc], vec![user(1, &[1])]);
+    snap.not_available_reasons.push(NotAvailableReason {
+        id: reason,
+        tenant: TENANT,
+        name: "Lunch".into(),
+    });
+    let mut w = World::start(snap).await;
     w.online(u(1)).await;
     let node = w.node.clone();
 
@@ -35,7 +42,15 @@ async fn commands_change_the_user_and_duty_changes_are_saved() {
     let saved = w.store.load_tenant(TENANT).await.unwrap();
     assert!(!saved.users[0].memberships[0].active);
 
-    let reason = NotAvailableReasonId::from_u128(0x77);
+    // A reason the tenant does not have (another tenant's) is refused.
+    let foreign = NotAvailableReasonId::from_u128(0x78);
+    let refused = node
+        .user_command(TENANT, u(1), UserCommand::SetNotAvailable(Some(foreign)))
+        .await;
+    assert!(
+        matches!(refused, Err(ActorsError::Invalid { ref field, .. }) if field == "reason"),
+        "{refused:?}"
+    );
     node.user_command(TENANT, u(1), UserCommand::SetNotAvailable(Some(reason)))
         .await
         .unwrap();

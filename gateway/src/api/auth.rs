@@ -93,6 +93,10 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Already authenticated before the body was read.
+        if let Some(a) = parts.extensions.get::<Auth>() {
+            return Ok(a.clone());
+        }
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -104,9 +108,7 @@ impl FromRequestParts<AppState> for Auth {
             .ok_or_else(|| ApiError::unauthorized("expected a bearer token"))?;
         let caller = state.verifier.verify(token).await.map_err(|e| match e {
             // Our key source is down: not the caller's fault.
-            AuthError::Keys(m) => {
-                ApiError::unavailable(format!("token signing keys unavailable: {m}"))
-            }
+            AuthError::Keys => ApiError::unavailable(e.to_string()),
             other => ApiError::unauthorized(other.to_string()),
         })?;
         let own = state.resolve_tenant(&caller.tid).await?;

@@ -72,14 +72,31 @@ pub async fn create_tenant(
     if t.name.trim().is_empty() {
         return Err(ApiError::invalid("name", "must not be empty"));
     }
+    if t.m365_tenant.0 == stratus_routing::ids::Guid::default() {
+        return Err(ApiError::invalid(
+            "m365_tenant",
+            "the nil GUID is no Microsoft 365 tenant",
+        ));
+    }
     let existing = state.store.list_tenants().await?;
     if existing.iter().any(|e| e.id == t.id) {
         return Err(ApiError::conflict(format!("tenant {} exists", t.id)));
     }
-    if existing.iter().any(|e| e.m365_tenant == t.m365_tenant) {
+    // A token's `tid` names a tenant by either id: an id one tenant uses that another already
+    // uses in the other role would let the new tenant's tokens act in the old one (or the reverse).
+    if existing
+        .iter()
+        .any(|e| e.m365_tenant == t.m365_tenant || e.id.0 == t.m365_tenant.0)
+    {
         return Err(ApiError::conflict(format!(
-            "Microsoft 365 tenant {} is bound to another tenant",
+            "Microsoft 365 tenant {} is bound to (or is the id of) another tenant",
             t.m365_tenant
+        )));
+    }
+    if existing.iter().any(|e| e.m365_tenant.0 == t.id.0) {
+        return Err(ApiError::conflict(format!(
+            "tenant id {} is another tenant's Microsoft 365 tenant",
+            t.id
         )));
     }
     state.store.save_tenant(t.clone()).await?;

@@ -485,7 +485,7 @@ fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
 }
 
 /// The `/api/v1` router. Endpoints sharing a path are merged into one method router.
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for e in ENDPOINTS {
         // Every table row has a handler (tested); a row without one is skipped, not a panic.
@@ -509,24 +509,50 @@ pub fn router() -> Router<AppState> {
     for (path, h) in by_path {
         r = r.route(path, h);
     }
-    r.layer(axum::middleware::from_fn(refuse_nul))
+    r.layer(axum::middleware::from_fn_with_state(
+        state,
+        authenticated_body,
+    ))
 }
 
-/// Text with a NUL character is refused at the door: PostgreSQL cannot store it, so it would
-/// otherwise be accepted here and lost later.
-async fn refuse_nul(
+/// A request with a body is authenticated before a byte of it is read (an anonymous client
+/// must not make the server buffer anything); the caller is kept for the handler's [`Auth`].
+/// Then text with a NUL character is refused at the door: PostgreSQL cannot store it, so it
+/// would otherwise be accepted here and lost later.
+async fn authenticated_body(
+    axum::extract::State(state): axum::extract::State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    use axum::extract::FromRequestParts;
     use axum::response::IntoResponse;
-    let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return crate::error::ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("request bodies are limited to {MAX_BODY} bytes"),
-        )
-        .into_response();
+    let (mut parts, body) = req.into_parts();
+    let empty = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() == b"0");
+    let has_body = !empty
+        && (parts
+            .headers
+            .contains_key(axum::http::header::CONTENT_LENGTH)
+            || parts
+                .headers
+                .contains_key(axum::http::header::TRANSFER_ENCODING));
+    if !has_body {
+        return next
+            .run(axum::extract::Request::from_parts(parts, body))
+            .await;
+    }
+    match auth::Auth::from_request_parts(&mut parts, &state).await {
+        Ok(a) => {
+            parts.extensions.insert(a);
+        }
+        Err(e) => return e.into_response(),
+    }
+    let limit = state.config.server.max_body_bytes;
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(e) => return body_failure(&e, limit).into_response(),
     };
     let nul = bytes.contains(&0) || bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"));
     if nul {
@@ -540,8 +566,29 @@ async fn refuse_nul(
     .await
 }
 
-/// The largest request body the API reads (axum's default for JSON bodies).
-const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Why a body could not be read: too slow (408), too large (413), or cut off (400).
+fn body_failure(e: &axum::Error, limit: usize) -> crate::error::ApiError {
+    use axum::http::StatusCode;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return crate::error::ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request body arrived too slowly",
+            );
+        }
+        if c.is::<http_body_util::LengthLimitError>() {
+            return crate::error::ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request bodies are limited to {limit} bytes"),
+            );
+        }
+        cause = c.source();
+    }
+    crate::error::ApiError::bad_request("the request body could not be read")
+}
 
 async fn openapi_json() -> axum::Json<OpenApi> {
     axum::Json(openapi())

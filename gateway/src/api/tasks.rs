@@ -146,8 +146,11 @@ async fn require_task_owner(
         Err(e) => return Err(e.into()),
     };
     let users = super::config::snapshot(state, auth.tenant).await?.users;
-    if let Some(service) = live.service {
-        auth.require_owner_of(&users, service)?;
+    match live.service {
+        Some(service) => auth.require_owner_of(&users, service)?,
+        // Checked for the state the task is in: while its service is not known yet (being
+        // answered, in IVR) only a tenant admin may act on it.
+        None => auth.require(&[Role::TenantAdmin])?,
     }
     Ok(users)
 }

@@ -35,6 +35,12 @@ pub async fn start_with(tune: impl FnOnce(&mut Config)) -> Env {
     config.graph.mode = GraphMode::Simulator;
     config.graph.app_id = "0efc74f7-41c3-47a4-8775-7259bfef4241".into();
     config.graph.client_state = "test-client-state".into();
+    // The tenants whose tokens may carry SystemAdmin / PartnerAdmin (`system_admin()` and the
+    // partner of the partner tests).
+    config.auth.operator_tenants = vec![
+        "system".into(),
+        "00000000-0000-0000-0000-0000000000aa".into(),
+    ];
     tune(&mut config);
     config.validate().unwrap();
     let server = stratus_gateway::serve::start(config).await.unwrap();

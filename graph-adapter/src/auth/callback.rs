@@ -75,6 +75,22 @@ impl CallbackAuthError {
     pub fn http_status(&self) -> u16 {
         403
     }
+
+    /// What the sender is told: the kind of problem, never a key id or a library's message.
+    pub fn public_reason(&self) -> &'static str {
+        match self {
+            CallbackAuthError::MissingToken => "no bearer token",
+            CallbackAuthError::Malformed(_) => "malformed token",
+            CallbackAuthError::UnknownKey(_) => "unknown signing key",
+            CallbackAuthError::BadSignature => "bad signature",
+            CallbackAuthError::Expired => "token expired",
+            CallbackAuthError::NotYetValid => "token not yet valid",
+            CallbackAuthError::WrongIssuer => "wrong issuer",
+            CallbackAuthError::WrongAudience => "wrong audience",
+            CallbackAuthError::MissingTenant => "no tid claim",
+            CallbackAuthError::KeysUnavailable(_) => "signing keys unavailable",
+        }
+    }
 }
 
 /// The claims Stratus uses from a valid callback token.

@@ -122,6 +122,13 @@ impl UserConfig {
         Ok(())
     }
 
+    /// A user works under the built-in On Duty / Off Duty profiles or one assigned to them:
+    /// another custom profile's skills would route them as someone else.
+    pub fn may_use_profile(&self, profile: ProfileId) -> bool {
+        use super::skills::ResponsibilityProfile as P;
+        profile == P::ON_DUTY || profile == P::OFF_DUTY || self.profiles.contains(&profile)
+    }
+
     pub fn membership(&self, service: ServiceId) -> Option<&Membership> {
         self.memberships.iter().find(|m| m.service == service)
     }

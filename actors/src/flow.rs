@@ -7,7 +7,7 @@ use stratus_routing::call::{CallEffect, CallFlow, CallInput};
 use stratus_routing::config::ServiceConfig;
 use stratus_routing::external::{AgentAction, ExternalError, ExternalFlow, ExternalInput};
 use stratus_routing::ids::{OfferId, UserId};
-use stratus_routing::task::{DataUpdate, Task};
+use stratus_routing::task::{DataUpdate, OfferFailure, Task};
 use stratus_routing::time::Instant;
 
 pub(crate) enum Flow {
@@ -65,7 +65,14 @@ impl Flow {
                     CallInput::QueueTimedOut => ExternalInput::QueueTimedOut,
                     CallInput::WrapUpEnded => ExternalInput::WrapUpEnded,
                     CallInput::Cancel => ExternalInput::Cancel,
-                    CallInput::RingFailed { offer } => ExternalInput::OfferFailed { offer },
+                    CallInput::RingFailed { offer } => ExternalInput::OfferFailed {
+                        offer,
+                        cause: OfferFailure::Unreachable,
+                    },
+                    CallInput::WithdrawRing { offer } => ExternalInput::OfferFailed {
+                        offer,
+                        cause: OfferFailure::Withdrawn,
+                    },
                     CallInput::Timer(t) => ExternalInput::Timer(t),
                     // No call, no call commands.
                     CallInput::Platform(_) | CallInput::CommandFailed { .. } => {

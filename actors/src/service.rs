@@ -89,11 +89,14 @@ fn on_message(myself: &ActorRef<ServiceMsg>, msg: ServiceMsg, state: &mut Servic
             let mut effects = state.queue.handle(now, QueueInput::MemberRemoved { user });
             for offer in offers {
                 let reason = RefuseReason::NotSelectable(Exclusion::Presence(PresenceClass::Never));
-                effects.extend(
-                    state
-                        .queue
-                        .handle(now, QueueInput::Refused { offer, reason }),
-                );
+                effects.extend(state.queue.handle(
+                    now,
+                    QueueInput::Refused {
+                        offer,
+                        reason,
+                        version: 0,
+                    },
+                ));
             }
             run_effects(myself, state, now, effects);
         }
@@ -177,6 +180,7 @@ fn run_effects(
                         reason: RefuseReason::NotSelectable(Exclusion::Presence(
                             PresenceClass::Never,
                         )),
+                        version: 0,
                     });
                 }
             }

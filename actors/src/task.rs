@@ -225,9 +225,8 @@ fn withdraw(
         .into_iter()
         .filter(|(_, u)| which(*u))
         .collect();
-    for (offer, user) in rings {
-        command(myself, state, CallAction::CancelRing { offer, user });
-        step(myself, state, now, CallInput::RingFailed { offer });
+    for (offer, _) in rings {
+        step(myself, state, now, CallInput::WithdrawRing { offer });
     }
 }
 
@@ -486,6 +485,7 @@ fn connect(state: &mut TaskActorState, now: Instant, offer: OfferId, user: UserI
             persistent_rona: service
                 .persistent_rona
                 .then(|| service.rona_reset.duration()),
+            rona_cooldown: service.rona_cooldown.duration(),
             acw: service.acw,
         },
         connected_at: Some(now),

@@ -179,12 +179,17 @@ fn run_effects(
                 offer,
                 service,
                 reason,
+                version,
                 ..
             } => {
                 metrics::offer("refused");
                 shared.to_service(
                     service,
-                    ServiceMsg::Input(QueueInput::Refused { offer, reason }),
+                    ServiceMsg::Input(QueueInput::Refused {
+                        offer,
+                        reason,
+                        version,
+                    }),
                 );
             }
             UserEffect::Availability(a) => {

@@ -52,6 +52,10 @@ pub enum CallInput {
     RingFailed {
         offer: OfferId,
     },
+    /// The runtime takes a ring back (its queue or user was rebuilt): cancelled, no RONA.
+    WithdrawRing {
+        offer: OfferId,
+    },
     /// The platform refused or failed a command; `gone`: it says the call no longer exists.
     CommandFailed {
         action: CallAction,
@@ -382,6 +386,9 @@ impl CallFlow {
             }
             CallInput::RingFailed { offer } => {
                 self.ring_failed(now, offer, OfferFailure::Unreachable, false, out)?;
+            }
+            CallInput::WithdrawRing { offer } => {
+                self.ring_failed(now, offer, OfferFailure::Withdrawn, true, out)?;
             }
             // What a failed command means for the call: a call the platform no longer has is
             // over (its `terminated` may have been lost); a ring that failed is a ring failure;

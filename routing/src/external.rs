@@ -41,9 +41,11 @@ pub enum ExternalInput {
     QueueTimedOut,
     WrapUpEnded,
     Cancel,
-    /// The offer could not be shown to the user (their lease's safety net fired).
+    /// The offer could not be shown to the user (`Unreachable`: their lease's safety net
+    /// fired) or the runtime took it back (`Withdrawn`).
     OfferFailed {
         offer: OfferId,
+        cause: OfferFailure,
     },
     Timer(CallTimer),
 }
@@ -223,8 +225,8 @@ impl ExternalFlow {
                 self.offer_failed(now, offer, OfferFailure::NoAnswer, out)?
             }
             ExternalInput::Timer(_) => {}
-            ExternalInput::OfferFailed { offer } => {
-                self.offer_failed(now, offer, OfferFailure::Unreachable, out)?
+            ExternalInput::OfferFailed { offer, cause } => {
+                self.offer_failed(now, offer, cause, out)?
             }
             ExternalInput::Agent { user, action } => match action {
                 AgentAction::Decline => {

@@ -45,6 +45,8 @@ pub struct LeaseTerms {
     pub applies_rona: bool,
     /// `Some(reset)` when the service uses persistent RONA.
     pub persistent_rona: Option<Duration>,
+    /// Without persistent RONA: the cool-down after a missed, declined or unreachable ring.
+    pub rona_cooldown: Duration,
     pub acw: AcwSettings,
 }
 

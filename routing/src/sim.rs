@@ -45,6 +45,7 @@ enum UserTimerKey {
 enum QueueTimerKey {
     Escalate(TaskId, u8),
     MaxWait(TaskId),
+    HoldEnded(TaskId),
 }
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum CallTimerKey {
@@ -73,12 +74,14 @@ fn queue_key(t: QueueTimer) -> QueueTimerKey {
     match t {
         QueueTimer::Escalate { task, level } => QueueTimerKey::Escalate(task, level),
         QueueTimer::MaxWait { task } => QueueTimerKey::MaxWait(task),
+        QueueTimer::HoldEnded { task } => QueueTimerKey::HoldEnded(task),
     }
 }
 fn queue_timer(k: QueueTimerKey) -> QueueTimer {
     match k {
         QueueTimerKey::Escalate(task, level) => QueueTimer::Escalate { task, level },
         QueueTimerKey::MaxWait(task) => QueueTimer::MaxWait { task },
+        QueueTimerKey::HoldEnded(task) => QueueTimer::HoldEnded { task },
     }
 }
 fn call_key(t: CallTimer) -> CallTimerKey {
@@ -383,10 +386,16 @@ impl Center {
                     offer,
                     service,
                     reason,
+                    version,
                     ..
-                } => self
-                    .bus
-                    .push_back(Msg::Queue(service, QueueInput::Refused { offer, reason })),
+                } => self.bus.push_back(Msg::Queue(
+                    service,
+                    QueueInput::Refused {
+                        offer,
+                        reason,
+                        version,
+                    },
+                )),
                 UserEffect::Availability(a) => {
                     for ms in a.memberships.iter() {
                         self.bus
@@ -444,9 +453,6 @@ impl Center {
                 ));
             }
         }
-        if view.skip.contains(&u) {
-            return Err("user already missed this task".into());
-        }
         Ok(())
     }
 
@@ -461,6 +467,12 @@ impl Center {
         let Some(view) = q.task_view(task) else {
             return;
         };
+        let now = self.now;
+        let held = |rings: &[crate::queue::TaskRing]| {
+            rings
+                .iter()
+                .any(|r| r.user == user && r.busy_until.is_some_and(|b| now < b))
+        };
         for other in q.waiting() {
             if other == task {
                 break;
@@ -474,7 +486,7 @@ impl Center {
                 .is_some_and(|c| !c.task().preferred.is_empty());
             if o.offers == 0
                 && !o.expired
-                && !o.skip.contains(&user)
+                && !held(o.rings)
                 && !preferred_elsewhere
                 && o.priority >= view.priority
             {

@@ -1,6 +1,8 @@
 //! Service (queue line) configuration: one schema for REST, config files and stored JSON.
 
-use super::values::{AcwExtension, AcwTime, MaxQueueTime, RingTimeout, RonaResetTime, SlaTime};
+use super::values::{
+    AcwExtension, AcwTime, MaxQueueTime, RingTimeout, RonaCooldown, RonaResetTime, SlaTime,
+};
 use crate::error::ValidationError;
 use crate::ids::{PolicyId, ServiceId, TenantId, UserId};
 use crate::model::Priority;
@@ -94,6 +96,9 @@ pub struct ServiceConfig {
     pub persistent_rona: bool,
     #[serde(rename = "rona_reset_secs")]
     pub rona_reset: RonaResetTime,
+    /// Without persistent RONA: how long a user who missed or declined a ring shows RONA.
+    #[serde(rename = "rona_cooldown_secs")]
+    pub rona_cooldown: RonaCooldown,
     pub acw: AcwSettings,
     /// Distribute to users whose Teams presence is Busy.
     pub busy_selectable: bool,
@@ -129,6 +134,7 @@ impl Default for ServiceConfig {
             ring_timeout: RingTimeout::default(),
             persistent_rona: false,
             rona_reset: RonaResetTime::default(),
+            rona_cooldown: RonaCooldown::default(),
             acw: AcwSettings::default(),
             busy_selectable: false,
             away_selectable: false,

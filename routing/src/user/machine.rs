@@ -74,6 +74,8 @@ pub enum UserEffect {
         service: ServiceId,
         task: TaskId,
         reason: RefuseReason,
+        /// The availability version the user judged on: the queue knows its view is older.
+        version: u64,
     },
     /// The availability changed: every member service should see it. `free` users invite bids.
     Availability(UserAvailability),
@@ -113,6 +115,8 @@ struct Acw {
 struct Rona {
     until: Instant,
     epoch: u64,
+    /// Persistent RONA (until reset) rather than the short cool-down.
+    persistent: bool,
 }
 
 #[derive(Clone, PartialEq, Debug)]
@@ -140,6 +144,7 @@ pub struct UserMachine {
     skills: Arc<[UserSkill]>,
     skills_version: u64,
     presence: Presence,
+    presence_changes: u64,
     nar: Option<NotAvailableReasonId>,
     leases: Vec<Lease>,
     acw: Option<Acw>,
@@ -172,6 +177,7 @@ impl UserMachine {
             config,
             profile,
             presence: Presence::default(),
+            presence_changes: 0,
             nar: None,
             leases: Vec::new(),
             acw: None,
@@ -215,6 +221,10 @@ impl UserMachine {
     pub fn rona_until(&self) -> Option<Instant> {
         self.rona.map(|r| r.until)
     }
+    /// Whether the RONA shown is persistent (not the cool-down after one ring).
+    pub fn rona_is_persistent(&self) -> bool {
+        self.rona.is_some_and(|r| r.persistent)
+    }
 
     fn recompute_skills(&mut self) {
         let mut skills: Vec<UserSkill> = match &self.profile.kind {
@@ -251,6 +261,7 @@ impl UserMachine {
             user: self.config.id,
             version: self.version,
             presence: self.presence.class(),
+            presence_changes: self.presence_changes,
             offline: self.presence.is_offline(),
             on_duty: self.profile.is_on_duty_type(),
             memberships: self.memberships.clone(),
@@ -343,6 +354,7 @@ impl UserMachine {
                 }
                 let went_offline = p.is_offline() && !self.presence.is_offline();
                 self.presence = p;
+                self.presence_changes += 1;
                 if went_offline {
                     self.rona = None; // Offline resets persistent RONA
                 }
@@ -512,7 +524,11 @@ impl UserMachine {
         self.changed(now, out);
     }
 
-    /// Persistent RONA is set on a decline or a missed ring, when the service uses it.
+    /// What a failed ring costs the user (DESIGN §3.2). A missed ring: persistent RONA when the
+    /// service uses it, else the cool-down (Broadcast: nothing, it would flag the whole batch).
+    /// A decline: persistent RONA, else the cool-down, so a one-agent service never loops
+    /// decline → ring. Unreachable: the cool-down. Busy in Teams, a lost race or a withdrawal:
+    /// nothing (the queue holds a busy user back for that task only).
     fn after_failed_offer(
         &mut self,
         now: Instant,
@@ -520,20 +536,31 @@ impl UserMachine {
         cause: OfferFailure,
         out: &mut Vec<UserEffect>,
     ) {
-        let missed = matches!(cause, OfferFailure::NoAnswer | OfferFailure::Declined);
-        if let (true, true, Some(reset)) = (
-            missed,
-            lease.terms.applies_rona,
-            lease.terms.persistent_rona,
-        ) {
-            let epoch = self.next_epoch();
-            let until = now + reset;
-            self.rona = Some(Rona { until, epoch });
-            out.push(UserEffect::ArmTimer {
-                timer: UserTimer::RonaReset { epoch },
-                at: until,
-            });
+        let t = lease.terms;
+        let persistent = t.persistent_rona.filter(|_| t.applies_rona);
+        let hold = match cause {
+            OfferFailure::NoAnswer if t.applies_rona => persistent.or(Some(t.rona_cooldown)),
+            OfferFailure::Declined => persistent.or(Some(t.rona_cooldown)),
+            OfferFailure::Unreachable => Some(t.rona_cooldown),
+            _ => None,
+        };
+        let Some(hold) = hold.filter(|d| !d.is_zero()) else {
+            return;
+        };
+        let until = now + hold;
+        if self.rona.is_some_and(|r| r.until >= until) {
+            return; // never shorten a RONA already running
         }
+        let epoch = self.next_epoch();
+        self.rona = Some(Rona {
+            until,
+            epoch,
+            persistent: persistent.is_some() && cause != OfferFailure::Unreachable,
+        });
+        out.push(UserEffect::ArmTimer {
+            timer: UserTimer::RonaReset { epoch },
+            at: until,
+        });
     }
 
     fn timer(&mut self, now: Instant, t: UserTimer, out: &mut Vec<UserEffect>) {
@@ -585,6 +612,7 @@ impl UserMachine {
                             service: req.service,
                             task: req.task,
                             reason: RefuseReason::LostToBetterTask,
+                            version: self.version,
                         });
                     }
                 }
@@ -613,12 +641,14 @@ impl UserMachine {
 
     /// The only place a lease is granted.
     fn try_grant(&mut self, now: Instant, req: ReserveRequest, out: &mut Vec<UserEffect>) {
+        let version = self.version;
         let refuse = |out: &mut Vec<UserEffect>, reason| {
             out.push(UserEffect::Refused {
                 offer: req.offer,
                 service: req.service,
                 task: req.task,
                 reason,
+                version,
             });
         };
         if self

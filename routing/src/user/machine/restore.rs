@@ -86,6 +86,7 @@ mod tests {
                 away_selectable: false,
                 applies_rona: true,
                 persistent_rona: None,
+                rona_cooldown: Duration::from_secs(10),
                 acw: AcwSettings::default(),
             },
             connected_at: Some(Instant::ZERO),

@@ -74,8 +74,12 @@ impl Flow {
                         cause: OfferFailure::Withdrawn,
                     },
                     CallInput::Timer(t) => ExternalInput::Timer(t),
+                    CallInput::Reconfigure(c) => ExternalInput::Reconfigure(c),
+                    CallInput::WrapUpExtended { until } => ExternalInput::WrapUpExtended { until },
                     // No call, no call commands.
-                    CallInput::Platform(_) | CallInput::CommandFailed { .. } => {
+                    CallInput::Platform(_)
+                    | CallInput::CommandFailed { .. }
+                    | CallInput::RingAcknowledged { .. } => {
                         return (Vec::new(), None);
                     }
                 };

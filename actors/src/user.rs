@@ -8,7 +8,7 @@ use crate::shared::{ResolvedCommand, ServiceMsg, TaskMsg, TenantShared, UserMsg}
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::sync::Arc;
 use stratus_routing::call::CallInput;
-use stratus_routing::config::UserConfig;
+use stratus_routing::config::{AcwSettings, UserConfig};
 use stratus_routing::facts::UserStateInterval;
 use stratus_routing::offer::OfferResult;
 use stratus_routing::port::Record;
@@ -132,7 +132,11 @@ fn on_message(myself: &ActorRef<UserMsg>, msg: UserMsg, state: &mut UserState) {
                         result: OfferResult::Failed(OfferFailure::Withdrawn),
                     }
                 } else {
-                    UserInput::TaskEnded { offer }
+                    // The task is gone: no wrap-up for it.
+                    UserInput::TaskEnded {
+                        offer,
+                        acw: AcwSettings::default(),
+                    }
                 };
                 let effects = state.machine.handle(now, input);
                 run_effects(myself, state, now, effects);
@@ -211,6 +215,9 @@ fn run_effects(
             }
             UserEffect::WrapUpEnded { task } => {
                 shared.to_task(task, TaskMsg::Input(CallInput::WrapUpEnded));
+            }
+            UserEffect::WrapUpExtended { task, until } => {
+                shared.to_task(task, TaskMsg::Input(CallInput::WrapUpExtended { until }));
             }
             // An interval of no length (two changes in one millisecond) says nothing, and its
             // key (user, start) would shadow the real interval that starts at the same time.

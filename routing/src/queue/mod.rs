@@ -5,6 +5,7 @@ mod members;
 mod select;
 
 use crate::availability::UserAvailability;
+use crate::config::values::MaxQueueTime;
 use crate::config::{Assignment, Distribution, DistributionPolicy, ServiceConfig, TenantLimits};
 use crate::decision::{Decision, Verdict};
 use crate::ids::{OfferId, ServiceId, TaskId, UserId};
@@ -463,13 +464,50 @@ impl ServiceQueue {
                 }
             }
             QueueInput::Reconfigure { config, policy } => {
+                let old_max = self.config.max_queue_time;
                 self.config = *config;
                 self.policy = policy;
                 self.members.rebuild(&self.config, self.policy.as_ref());
+                self.retime(now, old_max, &mut out);
                 self.dispatch(now, &mut out);
             }
         }
         out
+    }
+
+    /// After a reconfiguration, waiting tasks follow the new settings at once: the maximum wait
+    /// (a task already past it times out now), the policy level and its next escalation.
+    fn retime(&mut self, now: Instant, old_max: MaxQueueTime, out: &mut Vec<QueueEffect>) {
+        let max = self.config.max_queue_time;
+        let tasks: Vec<(TaskId, Instant)> = self
+            .tasks
+            .values()
+            .map(|t| (t.task, t.enqueued_at))
+            .collect();
+        for (task, enqueued_at) in tasks {
+            let (level, next) = self.level_at(enqueued_at, now);
+            if let Some(t) = self.tasks.get_mut(&task) {
+                t.level = level;
+            }
+            if let Some((l, at)) = next {
+                out.push(QueueEffect::ArmTimer {
+                    timer: QueueTimer::Escalate { task, level: l },
+                    at,
+                });
+            }
+            if max == old_max {
+                continue;
+            }
+            let deadline = enqueued_at + max.duration();
+            if now >= deadline {
+                self.max_wait(now, task, out);
+            } else {
+                out.push(QueueEffect::ArmTimer {
+                    timer: QueueTimer::MaxWait { task },
+                    at: deadline,
+                });
+            }
+        }
     }
 
     fn enqueue(&mut self, now: Instant, e: EnqueueTask, out: &mut Vec<QueueEffect>) {

@@ -4,7 +4,7 @@
 use super::UserStatus;
 use crate::availability::{Flag, FlagSet, UserAvailability, participating, presence_ok};
 use crate::config::{
-    Capacity, Membership, ProfileKind, ResponsibilityProfile, UserConfig, UserSkill,
+    AcwSettings, Capacity, Membership, ProfileKind, ResponsibilityProfile, UserConfig, UserSkill,
 };
 use crate::ids::{NotAvailableReasonId, OfferId, ServiceId, TaskId, UserId};
 use crate::model::{Presence, PresenceClass};
@@ -52,9 +52,11 @@ pub enum UserInput {
         offer: OfferId,
         result: OfferResult,
     },
-    /// The conversation of a connected lease ended.
+    /// The conversation of a connected lease ended; `acw`: the service's ACW settings at that
+    /// moment (the task follows the same ones).
     TaskEnded {
         offer: OfferId,
+        acw: AcwSettings,
     },
     EndAcw,
     ExtendAcw,
@@ -92,6 +94,11 @@ pub enum UserEffect {
     /// Wrap-up of `task` ended (timer, early end or supervisor): the task may terminate.
     WrapUpEnded {
         task: TaskId,
+    },
+    /// Wrap-up of `task` was extended: it ends at `until` (the task moves its deadline).
+    WrapUpExtended {
+        task: TaskId,
+        until: Instant,
     },
     /// The status summary changed (reporting, live views).
     Status {
@@ -220,6 +227,13 @@ impl UserMachine {
     }
     pub fn rona_until(&self) -> Option<Instant> {
         self.rona.map(|r| r.until)
+    }
+    pub fn not_available_reason(&self) -> Option<NotAvailableReasonId> {
+        self.nar
+    }
+    /// An agent-pull bid window is open: the user is about to grant the best bid.
+    pub fn bid_window_open(&self) -> bool {
+        self.window.is_some()
     }
     /// Whether the RONA shown is persistent (not the cool-down after one ring).
     pub fn rona_is_persistent(&self) -> bool {
@@ -427,7 +441,7 @@ impl UserMachine {
                 }
                 self.changed(now, &mut out);
             }
-            UserInput::TaskEnded { offer } => {
+            UserInput::TaskEnded { offer, acw } => {
                 let Some(i) = self.leases.iter().position(|l| l.offer == offer) else {
                     return out;
                 };
@@ -436,7 +450,6 @@ impl UserMachine {
                     self.talk_time += now.since(at);
                     self.tasks_handled = self.tasks_handled.saturating_add(1);
                 }
-                let acw = lease.terms.acw;
                 if acw.enabled && lease.connected_at.is_some() {
                     let epoch = self.next_epoch();
                     let until = now + acw.time.duration();
@@ -475,6 +488,9 @@ impl UserMachine {
                     let until = now + ext; // a fresh counter, not added to the remaining time
                     acw.until = until;
                     acw.epoch = epoch;
+                    for task in &acw.tasks {
+                        out.push(UserEffect::WrapUpExtended { task: *task, until });
+                    }
                     out.push(UserEffect::ArmTimer {
                         timer: UserTimer::AcwEnd { epoch },
                         at: until,

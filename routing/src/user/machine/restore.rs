@@ -108,7 +108,10 @@ mod tests {
         );
         m.handle(
             Instant::from_secs(2),
-            UserInput::TaskEnded { offer: OfferId(7) },
+            UserInput::TaskEnded {
+                offer: OfferId(7),
+                acw: AcwSettings::default(),
+            },
         );
         assert_eq!(m.status(), UserStatus::Idle);
     }

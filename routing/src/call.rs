@@ -291,7 +291,9 @@ impl CallFlow {
             result: OfferResult::Failed(cause),
         });
         if self.task.state().is_terminal() {
-            // Max queue time passed while it rang.
+            // Max queue time passed while it rang. The queue may not have timed the task out
+            // yet (its timer can come second in the same instant): it leaves the queue now.
+            out.push(CallEffect::LeaveQueue);
             self.disconnect(now, Outcome::QueueTimeout, out)?;
         }
         Ok(())

@@ -502,3 +502,81 @@ proptest! {
         check_run(&ops, window, Some(seed))?;
     }
 }
+
+/// Shrunk failures found by the properties, kept as plain regression tests (their seeds are in
+/// `properties.proptest-regressions` too).
+mod regressions {
+    use super::*;
+
+    /// A ring timed out at the instant a shortened maximum wait passed, before the queue's own
+    /// timer: the task ended, the queue kept it (and its view of the agent) until it was told.
+    #[test]
+    fn ring_timeout_at_a_reconfigured_max_wait() {
+        let ops = [
+            Op::Fail { pick: 0, cause: 0 },
+            Op::Call {
+                service: 0,
+                priority: 0,
+            },
+            Op::Join { pick: 0 },
+            Op::CallFor {
+                service: 0,
+                user: 0,
+                priority: 0,
+            },
+            Op::Presence {
+                user: 6,
+                availability: 2,
+            },
+            Op::NotAvailable { user: 1, on: true },
+            Op::NotAvailable { user: 2, on: true },
+            Op::Presence {
+                user: 3,
+                availability: 2,
+            },
+            Op::Join { pick: 0 },
+            Op::Call {
+                service: 1,
+                priority: 0,
+            },
+            Op::Fail { pick: 0, cause: 1 },
+            Op::Call {
+                service: 0,
+                priority: 0,
+            },
+            Op::Advance { secs: 10 },
+            Op::Reconfigure {
+                service: 1,
+                variant: 2,
+            },
+            Op::Advance { secs: 20 },
+            Op::Call {
+                service: 1,
+                priority: 0,
+            },
+        ];
+        check_run(&ops, 0, None).unwrap();
+    }
+
+    /// ACW turned off after the task was queued: the task waited in WrapUp for ever.
+    #[test]
+    fn acw_turned_off_while_queued() {
+        let ops = [
+            Op::Presence {
+                user: 0,
+                availability: 0,
+            },
+            Op::Call {
+                service: 0,
+                priority: 0,
+            },
+            Op::Reconfigure {
+                service: 0,
+                variant: 1,
+            },
+            Op::Advance { secs: 20 },
+            Op::Join { pick: 0 },
+        ];
+        check_run(&ops, 5, None).unwrap();
+    }
+}

@@ -130,6 +130,10 @@ pub enum QueueEffect {
         task: TaskId,
         reason: EnqueueRefusal,
     },
+    /// The task left the queue: every timer armed for it is void (the runtime may cancel them).
+    TaskGone {
+        task: TaskId,
+    },
     Decision(Box<Decision>),
 }
 
@@ -174,6 +178,17 @@ pub struct TaskRing {
     /// changes (`busy_presence` is their presence-change count at the time).
     pub busy_until: Option<Instant>,
     pub busy_presence: u64,
+}
+
+impl QueueTimer {
+    /// The task every queue timer is about.
+    pub fn task(self) -> TaskId {
+        match self {
+            QueueTimer::Escalate { task, .. }
+            | QueueTimer::MaxWait { task }
+            | QueueTimer::HoldEnded { task } => task,
+        }
+    }
 }
 
 impl QueuedTask {
@@ -567,6 +582,7 @@ impl ServiceQueue {
             return;
         };
         self.order.remove(&wait_key(&t));
+        out.push(QueueEffect::TaskGone { task });
         for o in t.offers {
             if let Some(st) = self.offers.remove(&o) {
                 self.members.set_pending(st.user, None);

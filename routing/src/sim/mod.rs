@@ -660,6 +660,10 @@ impl Center {
                     .bus
                     .push_back(Msg::Call(task, CallInput::QueueRefused(reason))),
                 QueueEffect::Decision(d) => self.trace.push(Trace::Decision(d)),
+                // Timers of a task gone are dropped, as the runtime cancels them.
+                QueueEffect::TaskGone { task } => self.timers.retain(|(_, _, t)| {
+                    !matches!(t, Timer::Queue(q, k) if *q == s && queue_timer(*k).task() == task)
+                }),
             }
         }
     }

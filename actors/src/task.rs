@@ -497,6 +497,7 @@ fn connect(state: &mut TaskActorState, now: Instant, offer: OfferId, user: UserI
                 .then(|| service.rona_reset.duration()),
             rona_cooldown: service.rona_cooldown.duration(),
             acw: service.acw,
+            multitasking: service.multitasking,
         },
         connected_at: Some(now),
     };

@@ -186,6 +186,12 @@ pub fn capacity_exclusion(a: &UserAvailability, modality: Modality) -> Option<Ex
     }
 }
 
+/// The cross-modality rule: a connected call blocks every other modality unless the service
+/// enables multitasking (then the user's capacity of each modality is the only bound).
+pub fn blocked_by_a_call(a: &UserAvailability, modality: Modality, multitasking: bool) -> bool {
+    modality != Modality::Call && !multitasking && a.load[Modality::Call.index()] > 0
+}
+
 /// Presence, duty, flags and capacity for one service and modality. Skill level, pending offers
 /// and per-task skips are the queue's part of the predicate.
 pub fn service_exclusion(

@@ -85,7 +85,8 @@ pub enum CallInput {
 pub enum CallEffect {
     Command(CallAction),
     Enqueue(EnqueueTask),
-    /// The task left the queue before being connected.
+    /// The task is no longer the queue's: it left before being connected, or its conversation
+    /// ended (the queue counts its live calls against the service's limit).
     LeaveQueue,
     /// Tell the queue and the user how an offer ended.
     OfferEnded {
@@ -541,6 +542,7 @@ impl CallFlow {
                 if let Phase::Connected { offer, user } = self.phase {
                     let acw = self.service.acw;
                     out.push(CallEffect::TaskEnded { offer, user, acw });
+                    out.push(CallEffect::LeaveQueue);
                 }
                 if !self.task.state().is_terminal() {
                     self.withdraw_rings(now, OfferFailure::Withdrawn, true, out)?;
@@ -638,6 +640,7 @@ impl CallFlow {
         let acw = self.service.acw;
         self.apply(now, TaskInput::EndConversation { acw: acw.enabled }, out)?;
         out.push(CallEffect::TaskEnded { offer, user, acw });
+        out.push(CallEffect::LeaveQueue);
         if acw.enabled {
             let until = now + acw.time.duration();
             self.phase = Phase::WrapUp { until };

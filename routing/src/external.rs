@@ -296,6 +296,7 @@ impl ExternalFlow {
                     let acw = self.service.acw;
                     self.apply(now, TaskInput::EndConversation { acw: acw.enabled }, out)?;
                     out.push(CallEffect::TaskEnded { offer, user, acw });
+                    out.push(CallEffect::LeaveQueue);
                     if acw.enabled {
                         let until = now + acw.time.duration();
                         self.phase = Phase::WrapUp { until };
@@ -334,6 +335,7 @@ impl ExternalFlow {
                 if let Phase::Connected { offer, user } = self.phase {
                     let acw = self.service.acw;
                     out.push(CallEffect::TaskEnded { offer, user, acw });
+                    out.push(CallEffect::LeaveQueue);
                 }
                 if !self.task.state().is_terminal() {
                     let waiting = self.waiting();

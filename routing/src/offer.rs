@@ -48,6 +48,8 @@ pub struct LeaseTerms {
     /// Without persistent RONA: the cool-down after a missed, declined or unreachable ring.
     pub rona_cooldown: Duration,
     pub acw: AcwSettings,
+    /// The service lets a connected call coexist with other modalities.
+    pub multitasking: bool,
 }
 
 /// A queue asks a user for a lease.

@@ -100,6 +100,9 @@ pub struct ServiceConfig {
     #[serde(rename = "rona_cooldown_secs")]
     pub rona_cooldown: RonaCooldown,
     pub acw: AcwSettings,
+    /// Multitasking: a user connected to a call of this service's may still get its chats and
+    /// external tasks (up to their capacity). Off: a connected call blocks every other modality.
+    pub multitasking: bool,
     /// Distribute to users whose Teams presence is Busy.
     pub busy_selectable: bool,
     /// Distribute to users whose Teams presence is Away / Be right back.
@@ -136,6 +139,7 @@ impl Default for ServiceConfig {
             rona_reset: RonaResetTime::default(),
             rona_cooldown: RonaCooldown::default(),
             acw: AcwSettings::default(),
+            multitasking: false,
             busy_selectable: false,
             away_selectable: false,
             sla: SlaTime::default(),

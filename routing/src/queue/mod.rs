@@ -15,7 +15,7 @@ use crate::task::{OfferFailure, PreferredUsers};
 use crate::time::Instant;
 use members::Members;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 /// Slack between the call's ring timer and the lease deadline the user is given.
@@ -256,6 +256,9 @@ pub struct ServiceQueue {
     order: BTreeSet<WaitKey>,
     tasks: HashMap<TaskId, QueuedTask>,
     offers: HashMap<OfferId, OfferState>,
+    /// Calls of this service connected to a user: with the waiting ones (ringing included) they
+    /// count against the per-service limit of concurrent calls.
+    connected: HashSet<TaskId>,
     next_offer: u64,
     next_seq: u64,
     rr_cursor: u32,
@@ -278,6 +281,7 @@ impl ServiceQueue {
             order: BTreeSet::new(),
             tasks: HashMap::new(),
             offers: HashMap::new(),
+            connected: HashSet::new(),
             next_offer: offer_seed,
             next_seq: 0,
             rr_cursor: 0,
@@ -297,6 +301,10 @@ impl ServiceQueue {
     }
     pub fn len(&self) -> usize {
         self.tasks.len()
+    }
+    /// Calls of this service connected to a user (counted against the concurrent-call limit).
+    pub fn connected_calls(&self) -> usize {
+        self.connected.len()
     }
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
@@ -361,6 +369,7 @@ impl ServiceQueue {
                 .then(|| self.config.rona_reset.duration()),
             rona_cooldown: self.config.rona_cooldown.duration(),
             acw: self.config.acw,
+            multitasking: self.config.multitasking,
         }
     }
 
@@ -401,6 +410,7 @@ impl ServiceQueue {
         match input {
             QueueInput::Enqueue(e) => self.enqueue(now, e, &mut out),
             QueueInput::Remove { task } => {
+                self.connected.remove(&task);
                 self.remove_task(task, OfferFailure::Withdrawn, &mut out);
                 self.dispatch(now, &mut out);
             }
@@ -533,11 +543,18 @@ impl ServiceQueue {
             });
             return;
         }
-        let cap = self
-            .config
-            .queue_capacity
-            .min(self.limits.max_concurrent_calls_per_service);
-        if self.tasks.len() >= cap as usize {
+        // Waiting tasks against the queue's capacity; calls (waiting, ringing and connected)
+        // against the service's limit of concurrent calls.
+        let calls = self
+            .tasks
+            .values()
+            .filter(|t| t.modality == Modality::Call)
+            .count()
+            + self.connected.len();
+        let full = self.tasks.len() >= self.config.queue_capacity as usize
+            || (e.modality == Modality::Call
+                && calls >= self.limits.max_concurrent_calls_per_service as usize);
+        if full {
             out.push(QueueEffect::Refused {
                 task: e.task,
                 reason: EnqueueRefusal::QueueFull,
@@ -635,6 +652,9 @@ impl ServiceQueue {
                 // to cancel; only merely requested ones are released here.
                 if let Some(t) = self.tasks.get_mut(&st.task) {
                     t.offers.retain(|o| *o != offer);
+                    if t.modality == Modality::Call {
+                        self.connected.insert(st.task);
+                    }
                 }
                 self.remove_task(st.task, OfferFailure::LostRace, out);
             }
@@ -814,6 +834,7 @@ impl ServiceQueue {
             let picker = select::Picker {
                 algorithm: self.config.algorithm,
                 skill_based,
+                multitasking: self.config.multitasking,
                 rr_cursor: self.rr_cursor,
                 rng: &mut self.rng,
             };

@@ -3,7 +3,7 @@
 
 use super::QueuedTask;
 use super::members::{Member, Members};
-use crate::availability::{Exclusion, capacity_exclusion};
+use crate::availability::{Exclusion, blocked_by_a_call, capacity_exclusion};
 use crate::config::Algorithm;
 use crate::decision::{Candidate, CandidateScore, Verdict};
 use crate::ids::UserId;
@@ -39,11 +39,14 @@ fn score(m: &Member, now: Instant, preferred: Option<u8>) -> CandidateScore {
 fn task_exclusion(
     m: &Member,
     task: &QueuedTask,
-    skill_based: bool,
+    (skill_based, multitasking): (bool, bool),
     now: Instant,
 ) -> Option<Exclusion> {
     if task.held_back(&m.avail, now) {
         return Some(Exclusion::SkippedForTask);
+    }
+    if blocked_by_a_call(&m.avail, task.modality, multitasking) {
+        return Some(Exclusion::Flag(crate::availability::Flag::Connected));
     }
     if let Some(e) = capacity_exclusion(&m.avail, task.modality) {
         return Some(e);
@@ -68,6 +71,8 @@ struct Rung {
 pub(crate) struct Picker<'a> {
     pub algorithm: Algorithm,
     pub skill_based: bool,
+    /// A connected call does not block the service's other modalities.
+    pub multitasking: bool,
     /// Order index of the user offered last (RoundRobin).
     pub rr_cursor: u32,
     /// xorshift state (Random).
@@ -87,9 +92,11 @@ pub(crate) fn select(
     let Picker {
         algorithm,
         skill_based,
+        multitasking,
         rr_cursor,
         rng,
     } = picker;
+    let rules = (skill_based, multitasking);
     let mut sel = Selection {
         chosen: Vec::new(),
         considered: Vec::new(),
@@ -104,9 +111,7 @@ pub(crate) fn select(
         let Some(m) = members.by_id.get(&p.user) else {
             continue;
         };
-        let ex = m
-            .bucket()
-            .or_else(|| task_exclusion(m, task, skill_based, now));
+        let ex = m.bucket().or_else(|| task_exclusion(m, task, rules, now));
         match ex {
             None => {
                 let s = score(m, now, Some(p.priority));
@@ -143,7 +148,7 @@ pub(crate) fn select(
             let Some(m) = members.by_id.get(u) else {
                 continue;
             };
-            match task_exclusion(m, task, skill_based, now) {
+            match task_exclusion(m, task, rules, now) {
                 None => {
                     let s = score(m, now, None);
                     offer_or_defer(&mut sel, &mut rung, task, want, (1, rank), *u, s);
@@ -164,7 +169,7 @@ pub(crate) fn select(
         let Some(m) = members.by_id.get(u) else {
             continue;
         };
-        match task_exclusion(m, task, skill_based, now) {
+        match task_exclusion(m, task, rules, now) {
             None => eligible.push(m),
             Some(e) => sel.note(*u, Verdict::Excluded(e)),
         }

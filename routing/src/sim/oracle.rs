@@ -80,13 +80,18 @@ fn active_skills(m: &UserMachine) -> Vec<UserSkill> {
 }
 
 /// Blocking flags and capacity: not ringing, not wrapping up, not in RONA, no Not-Available
-/// reason, and a free slot for the modality (a connected call counts against call capacity).
-fn free_for(m: &UserMachine, modality: Modality) -> bool {
+/// reason, and a free slot for the modality (a connected call counts against call capacity and,
+/// without multitasking, blocks every other modality).
+fn free_for(m: &UserMachine, modality: Modality, multitasking: bool) -> bool {
     if m.leases().iter().any(|l| l.ringing)
         || m.acw_until().is_some()
         || m.rona_until().is_some()
         || m.not_available_reason().is_some()
     {
+        return false;
+    }
+    let in_a_call = m.leases().iter().any(|l| l.modality == Modality::Call);
+    if modality != Modality::Call && in_a_call && !multitasking {
         return false;
     }
     let held = m.leases().iter().filter(|l| l.modality == modality).count();
@@ -163,7 +168,7 @@ impl Center {
                 let u = m.id();
                 if !presence_allows(m, &c)
                     || !takes_part(m, &c)
-                    || !free_for(m, task.modality)
+                    || !free_for(m, task.modality, c.multitasking)
                     || self.observed.held(task.id, u, self.now)
                     || task.pending_offers().iter().any(|p| p.user == u)
                 {

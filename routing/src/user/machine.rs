@@ -721,6 +721,11 @@ impl UserMachine {
         if let Some(f) = flags.with(Flag::Connected, false).first() {
             return Some(Exclusion::Flag(f));
         }
+        // A connected call blocks other modalities unless the service allows multitasking.
+        let calls = self.load()[crate::model::Modality::Call.index()];
+        if req.modality != crate::model::Modality::Call && !t.multitasking && calls > 0 {
+            return Some(Exclusion::Flag(Flag::Connected));
+        }
         if self.load()[req.modality.index()] >= self.config.capacity.of(req.modality) {
             return Some(if flags.has(Flag::Connected) {
                 Exclusion::Flag(Flag::Connected)

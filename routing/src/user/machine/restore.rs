@@ -88,6 +88,7 @@ mod tests {
                 persistent_rona: None,
                 rona_cooldown: Duration::from_secs(10),
                 acw: AcwSettings::default(),
+                multitasking: false,
             },
             connected_at: Some(Instant::ZERO),
         }

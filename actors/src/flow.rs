@@ -7,7 +7,7 @@ use stratus_routing::call::{CallEffect, CallFlow, CallInput};
 use stratus_routing::config::ServiceConfig;
 use stratus_routing::external::{AgentAction, ExternalError, ExternalFlow, ExternalInput};
 use stratus_routing::ids::{OfferId, UserId};
-use stratus_routing::task::{DataUpdate, Task};
+use stratus_routing::task::{DataUpdate, OfferFailure, Task};
 use stratus_routing::time::Instant;
 
 pub(crate) enum Flow {
@@ -65,10 +65,21 @@ impl Flow {
                     CallInput::QueueTimedOut => ExternalInput::QueueTimedOut,
                     CallInput::WrapUpEnded => ExternalInput::WrapUpEnded,
                     CallInput::Cancel => ExternalInput::Cancel,
-                    CallInput::RingFailed { offer } => ExternalInput::OfferFailed { offer },
+                    CallInput::RingFailed { offer } => ExternalInput::OfferFailed {
+                        offer,
+                        cause: OfferFailure::Unreachable,
+                    },
+                    CallInput::WithdrawRing { offer } => ExternalInput::OfferFailed {
+                        offer,
+                        cause: OfferFailure::Withdrawn,
+                    },
                     CallInput::Timer(t) => ExternalInput::Timer(t),
+                    CallInput::Reconfigure(c) => ExternalInput::Reconfigure(c),
+                    CallInput::WrapUpExtended { until } => ExternalInput::WrapUpExtended { until },
                     // No call, no call commands.
-                    CallInput::Platform(_) | CallInput::CommandFailed { .. } => {
+                    CallInput::Platform(_)
+                    | CallInput::CommandFailed { .. }
+                    | CallInput::RingAcknowledged { .. } => {
                         return (Vec::new(), None);
                     }
                 };

@@ -469,6 +469,12 @@ impl Node {
         self.inner.rt.clock.now()
     }
 
+    /// Timers armed on the node and heap slots held (bounded by live tasks and users: a task's
+    /// and a settled lease's timers are cancelled).
+    pub fn timer_sizes(&self) -> (usize, usize) {
+        self.inner.rt.timers.sizes()
+    }
+
     /// Live counters (atomics; no actor round trip).
     pub fn stats(&self) -> NodeStats {
         self.inner.rt.stats.snapshot()

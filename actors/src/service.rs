@@ -4,12 +4,14 @@
 use crate::api::{ServiceLive, WaitingTask};
 use crate::metrics::{self, Kind};
 use crate::shared::{ServiceMsg, TaskMsg, TenantShared, UserMsg};
+use crate::timers::TimerId;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::collections::HashMap;
 use std::sync::Arc;
 use stratus_routing::availability::{Exclusion, Flag, UserAvailability};
 use stratus_routing::call::CallInput;
 use stratus_routing::config::ServiceConfig;
+use stratus_routing::ids::TaskId;
 use stratus_routing::model::PresenceClass;
 use stratus_routing::offer::{OfferResult, RefuseReason};
 use stratus_routing::queue::{QueueEffect, QueueInput, ServiceQueue};
@@ -27,6 +29,9 @@ pub(crate) struct ServiceArgs {
 pub(crate) struct ServiceState {
     shared: Arc<TenantShared>,
     queue: ServiceQueue,
+    /// Timers armed per waiting task, cancelled when it leaves (max wait is 30 min by default:
+    /// left alone, every call that passed through would keep one in the node's heap).
+    timers: HashMap<TaskId, Vec<TimerId>>,
 }
 
 impl Actor for ServiceActor {
@@ -45,7 +50,11 @@ impl Actor for ServiceActor {
         // Offer ids stay unique across restarts: the clock in the high bits, a counter below.
         let seed = now.as_millis() << 20;
         let queue = ServiceQueue::new(args.config, policy, shared.limits(), seed);
-        Ok(ServiceState { shared, queue })
+        Ok(ServiceState {
+            shared,
+            queue,
+            timers: HashMap::new(),
+        })
     }
 
     async fn handle(
@@ -89,11 +98,14 @@ fn on_message(myself: &ActorRef<ServiceMsg>, msg: ServiceMsg, state: &mut Servic
             let mut effects = state.queue.handle(now, QueueInput::MemberRemoved { user });
             for offer in offers {
                 let reason = RefuseReason::NotSelectable(Exclusion::Presence(PresenceClass::Never));
-                effects.extend(
-                    state
-                        .queue
-                        .handle(now, QueueInput::Refused { offer, reason }),
-                );
+                effects.extend(state.queue.handle(
+                    now,
+                    QueueInput::Refused {
+                        offer,
+                        reason,
+                        version: 0,
+                    },
+                ));
             }
             run_effects(myself, state, now, effects);
         }
@@ -177,6 +189,7 @@ fn run_effects(
                         reason: RefuseReason::NotSelectable(Exclusion::Presence(
                             PresenceClass::Never,
                         )),
+                        version: 0,
                     });
                 }
             }
@@ -214,9 +227,16 @@ fn run_effects(
                 shared.to_user(user, UserMsg::Input(UserInput::Release { offer, cause }));
             }
             QueueEffect::ArmTimer { timer, at } => {
-                shared
-                    .rt
-                    .schedule_at(at, myself, ServiceMsg::Input(QueueInput::Timer(timer)));
+                let id =
+                    shared
+                        .rt
+                        .schedule_at(at, myself, ServiceMsg::Input(QueueInput::Timer(timer)));
+                state.timers.entry(timer.task()).or_default().push(id);
+            }
+            QueueEffect::TaskGone { task } => {
+                for id in state.timers.remove(&task).unwrap_or_default() {
+                    shared.rt.timers.cancel(id);
+                }
             }
             QueueEffect::TimedOut { task } => {
                 shared.to_task(task, TaskMsg::Input(CallInput::QueueTimedOut));

@@ -225,9 +225,8 @@ fn withdraw(
         .into_iter()
         .filter(|(_, u)| which(*u))
         .collect();
-    for (offer, user) in rings {
-        command(myself, state, CallAction::CancelRing { offer, user });
-        step(myself, state, now, CallInput::RingFailed { offer });
+    for (offer, _) in rings {
+        step(myself, state, now, CallInput::WithdrawRing { offer });
     }
 }
 
@@ -324,7 +323,17 @@ async fn drain_commands(
             action,
             ..template.clone()
         };
-        if let Err(e) = calls.execute(cmd).await {
+        let ring = match &failed {
+            CallAction::RingAgent { offer, .. } => Some(*offer),
+            _ => None,
+        };
+        let result = calls.execute(cmd).await;
+        if let (Ok(()), Some(offer)) = (&result, ring) {
+            // Graph's 2xx is the only sign the ring reached the platform: the ring timer
+            // starts now.
+            tell(&task, TaskMsg::Input(CallInput::RingAcknowledged { offer }));
+        }
+        if let Err(e) = result {
             metrics::call_command_failed(name);
             tracing::warn!(tenant = %template.tenant, task = %template.task, call = %template.call, action = name, error = %e, "call command failed");
             // What the failure means for the call is the call flow's to decide.
@@ -387,12 +396,12 @@ fn run_effects(
                     UserMsg::Input(UserInput::OfferEnded { offer, result }),
                 );
             }
-            CallEffect::TaskEnded { offer, user } => {
+            CallEffect::TaskEnded { offer, user, acw } => {
                 disconnect(&shared, offer, user);
                 // Wrap-up ends when the user says so; a user whose actor is down (restarting or
                 // given up) never will, and its rebuilt self knows nothing of this task: end the
                 // wrap-up here rather than wait forever.
-                if !shared.to_user(user, UserMsg::Input(UserInput::TaskEnded { offer })) {
+                if !shared.to_user(user, UserMsg::Input(UserInput::TaskEnded { offer, acw })) {
                     tell(myself, TaskMsg::Input(CallInput::WrapUpEnded));
                 }
             }
@@ -486,7 +495,9 @@ fn connect(state: &mut TaskActorState, now: Instant, offer: OfferId, user: UserI
             persistent_rona: service
                 .persistent_rona
                 .then(|| service.rona_reset.duration()),
+            rona_cooldown: service.rona_cooldown.duration(),
             acw: service.acw,
+            multitasking: service.multitasking,
         },
         connected_at: Some(now),
     };

@@ -13,7 +13,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use stratus_routing::call::CallFlow;
+use stratus_routing::call::{CallFlow, CallInput};
 use stratus_routing::config::{ServiceConfig, UserConfig};
 use stratus_routing::external::ExternalFlow;
 use stratus_routing::ids::{CallId, OfferId, ServiceId, TaskId, UserId};
@@ -552,6 +552,11 @@ async fn reconcile(myself: &ActorRef<TenantMsg>, state: &mut TenantState, snap: 
             }
             Some(_) => {
                 let policy = shared.policy(config.policy);
+                // Its live tasks see the new settings at once (max wait, ACW when they end).
+                for_each_task(&shared, |t| {
+                    let input = CallInput::Reconfigure(Box::new(config.clone()));
+                    tell(t, TaskMsg::Input(input));
+                });
                 shared.to_service(
                     id,
                     ServiceMsg::Input(QueueInput::Reconfigure {

@@ -5,12 +5,16 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 type Fire = Box<dyn FnOnce() + Send>;
+
+/// Gauge: timers armed and not yet fired or cancelled, node-wide.
+pub const TIMERS_PENDING: &str = "stratus_timers_pending";
 
 enum Op {
     Arm { id: u64, at: Instant, fire: Fire },
@@ -25,18 +29,37 @@ pub(crate) struct Timers {
     tx: mpsc::UnboundedSender<Op>,
     next: AtomicU64,
     token: CancellationToken,
+    sizes: Arc<Sizes>,
+}
+
+/// What the heap holds, as the service last saw it: armed timers and heap slots (cancelled
+/// ones included until compaction).
+#[derive(Default)]
+struct Sizes {
+    pending: AtomicUsize,
+    slots: AtomicUsize,
 }
 
 impl Timers {
     /// Spawns the service; it ends with `token`.
     pub fn start(token: CancellationToken) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(rx, token.clone()));
+        let sizes = Arc::new(Sizes::default());
+        tokio::spawn(run(rx, token.clone(), sizes.clone()));
         Timers {
             tx,
             next: AtomicU64::new(1),
             token,
+            sizes,
         }
+    }
+
+    /// (armed timers, heap slots) as of the service's last turn.
+    pub fn sizes(&self) -> (usize, usize) {
+        (
+            self.sizes.pending.load(Ordering::Relaxed),
+            self.sizes.slots.load(Ordering::Relaxed),
+        )
     }
 
     /// Runs `fire` at `at` (at once if `at` has passed).
@@ -56,7 +79,7 @@ impl Timers {
     }
 }
 
-async fn run(mut rx: mpsc::UnboundedReceiver<Op>, token: CancellationToken) {
+async fn run(mut rx: mpsc::UnboundedReceiver<Op>, token: CancellationToken, sizes: Arc<Sizes>) {
     let mut heap: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
     let mut pending: HashMap<u64, (Instant, Fire)> = HashMap::new();
     loop {
@@ -77,6 +100,9 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Op>, token: CancellationToken) {
                 .map(|(id, (at, _))| Reverse((*at, *id)))
                 .collect();
         }
+        sizes.pending.store(pending.len(), Ordering::Relaxed);
+        sizes.slots.store(heap.len(), Ordering::Relaxed);
+        metrics::gauge!(TIMERS_PENDING).set(pending.len() as f64);
         let next = heap.peek().map(|Reverse((at, _))| *at);
         tokio::select! {
             _ = token.cancelled() => return,

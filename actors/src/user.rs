@@ -5,17 +5,19 @@ use crate::api::UserLive;
 use crate::error::ActorsError;
 use crate::metrics::{self, Kind};
 use crate::shared::{ResolvedCommand, ServiceMsg, TaskMsg, TenantShared, UserMsg};
+use crate::timers::TimerId;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use std::sync::Arc;
 use stratus_routing::call::CallInput;
-use stratus_routing::config::UserConfig;
+use stratus_routing::config::{AcwSettings, UserConfig};
 use stratus_routing::facts::UserStateInterval;
+use stratus_routing::ids::OfferId;
 use stratus_routing::offer::OfferResult;
 use stratus_routing::port::Record;
 use stratus_routing::queue::QueueInput;
 use stratus_routing::task::OfferFailure;
 use stratus_routing::time::Instant;
-use stratus_routing::user::{UserEffect, UserInput, UserMachine};
+use stratus_routing::user::{UserEffect, UserInput, UserMachine, UserTimer};
 
 pub(crate) struct UserActor;
 
@@ -27,6 +29,9 @@ pub(crate) struct UserArgs {
 pub(crate) struct UserState {
     shared: Arc<TenantShared>,
     machine: UserMachine,
+    /// Safety-net timers of ringing leases, cancelled once the lease is settled (it would
+    /// otherwise stay in the node's heap for the whole ring timeout).
+    lease_timers: Vec<(OfferId, TimerId)>,
 }
 
 impl Actor for UserActor {
@@ -47,7 +52,11 @@ impl Actor for UserActor {
             .ok_or("no On Duty profile")?;
         let id = args.config.id;
         let machine = UserMachine::new(now, args.config, profile, shared.rt.config.bid_window);
-        let mut state = UserState { shared, machine };
+        let mut state = UserState {
+            shared,
+            machine,
+            lease_timers: Vec::new(),
+        };
         // Rebuilt from the live tasks (connected leases) and what Teams last said; then the
         // services learn who this user is.
         let leases = state
@@ -132,7 +141,11 @@ fn on_message(myself: &ActorRef<UserMsg>, msg: UserMsg, state: &mut UserState) {
                         result: OfferResult::Failed(OfferFailure::Withdrawn),
                     }
                 } else {
-                    UserInput::TaskEnded { offer }
+                    // The task is gone: no wrap-up for it.
+                    UserInput::TaskEnded {
+                        offer,
+                        acw: AcwSettings::default(),
+                    }
                 };
                 let effects = state.machine.handle(now, input);
                 run_effects(myself, state, now, effects);
@@ -169,6 +182,7 @@ fn run_effects(
 ) {
     let shared = &state.shared;
     let user = state.machine.id();
+    let mut lease_timers = Vec::new();
     for e in effects {
         match e {
             UserEffect::Granted { offer, service, .. } => {
@@ -179,12 +193,17 @@ fn run_effects(
                 offer,
                 service,
                 reason,
+                version,
                 ..
             } => {
                 metrics::offer("refused");
                 shared.to_service(
                     service,
-                    ServiceMsg::Input(QueueInput::Refused { offer, reason }),
+                    ServiceMsg::Input(QueueInput::Refused {
+                        offer,
+                        reason,
+                        version,
+                    }),
                 );
             }
             UserEffect::Availability(a) => {
@@ -196,9 +215,12 @@ fn run_effects(
                 }
             }
             UserEffect::ArmTimer { timer, at } => {
-                shared
+                let id = shared
                     .rt
                     .schedule_at(at, myself, UserMsg::Input(UserInput::Timer(timer)));
+                if let UserTimer::Lease { offer } = timer {
+                    lease_timers.push((offer, id));
+                }
             }
             UserEffect::LeaseExpired { offer, task, .. } => {
                 tracing::warn!(tenant = %shared.id, %task, %user, %offer, "lease expired unreported");
@@ -206,6 +228,9 @@ fn run_effects(
             }
             UserEffect::WrapUpEnded { task } => {
                 shared.to_task(task, TaskMsg::Input(CallInput::WrapUpEnded));
+            }
+            UserEffect::WrapUpExtended { task, until } => {
+                shared.to_task(task, TaskMsg::Input(CallInput::WrapUpExtended { until }));
             }
             // An interval of no length (two changes in one millisecond) says nothing, and its
             // key (user, start) would shadow the real interval that starts at the same time.
@@ -220,5 +245,18 @@ fn run_effects(
             }
             UserEffect::Status { .. } => {}
         }
+    }
+    // Safety nets of settled leases are void: cancel them now rather than at their deadline.
+    state.lease_timers.extend(lease_timers);
+    let (keep, gone): (Vec<_>, Vec<_>) = state.lease_timers.drain(..).partition(|(offer, _)| {
+        state
+            .machine
+            .leases()
+            .iter()
+            .any(|l| l.offer == *offer && l.ringing)
+    });
+    state.lease_timers = keep;
+    for (_, id) in gone {
+        state.shared.rt.timers.cancel(id);
     }
 }

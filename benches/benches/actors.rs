@@ -31,6 +31,8 @@ const USERS_PER_SERVICE: u128 = 100;
 const LIVE_CALLS: usize = 2_000;
 const BATCH: usize = 4_000;
 const BATCHES: usize = 5;
+/// Calls run through at the end, to show the timer heap stays bounded.
+const THROUGH: usize = 100_000;
 
 /// Records when each call's first `RingAgent` arrives.
 #[derive(Default)]
@@ -266,6 +268,32 @@ async fn run() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
+    // 100,000 calls through (answered, queued, rung, caller hangs up while it rings): the node's
+    // timer heap must end bounded by what is still live, not by what passed through.
+    let through_start = Instant::now();
+    for chunk in 0..THROUGH / BATCH {
+        let names: Vec<String> = (0..BATCH).map(|i| format!("t{chunk}-{i}")).collect();
+        for (i, call) in names.iter().enumerate() {
+            incoming(&node, call, (i as u128) % SERVICES);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let target = rings.count.load(Ordering::Relaxed) + BATCH;
+        for call in &names {
+            event(&node, call, CallEventKind::Established);
+        }
+        until("calls passing through to ring", || {
+            rings.count.load(Ordering::Relaxed) >= target
+        })
+        .await;
+        for call in &names {
+            event(&node, call, CallEventKind::Terminated { code: 0 });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let through_secs = through_start.elapsed().as_secs_f64();
+    let (timers_armed, timer_slots) = node.timer_sizes();
+
     let per_user = (after_users.saturating_sub(before_users)) as f64 / users as f64;
     let per_call = (after_calls.saturating_sub(after_users)) as f64 / LIVE_CALLS as f64;
     println!(
@@ -292,6 +320,9 @@ async fn run() {
     }
     println!(
         "  RSS: {per_user:.1} KiB per idle user actor ({before_users} -> {after_users} KiB), {per_call:.1} KiB per live call (-> {after_calls} KiB)"
+    );
+    println!(
+        "  after {THROUGH} calls through ({through_secs:.1} s) with {LIVE_CALLS} live: {timers_armed} timers armed, {timer_slots} heap slots"
     );
     node.shutdown().await;
 }

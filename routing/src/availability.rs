@@ -26,6 +26,9 @@ pub struct UserAvailability {
     pub user: UserId,
     pub version: u64,
     pub presence: PresenceClass,
+    /// Counts the presence updates the user accepted: a queue holding a user back until their
+    /// presence changes compares it.
+    pub presence_changes: u64,
     pub offline: bool,
     /// The active profile is of the On Duty type (skill-based services).
     pub on_duty: bool,
@@ -111,8 +114,11 @@ pub enum Exclusion {
     Limit,
     /// A lease request to this user is already pending.
     PendingOffer,
-    /// Already declined or missed this task (non-persistent RONA).
+    /// Teams said Busy when this task rang the user: held back for this task until their
+    /// presence changes or the hold ends (30 s).
     SkippedForTask,
+    /// The user refused a lease on a newer state than the queue's view: wait for that state.
+    AwaitingUpdate,
 }
 
 impl Exclusion {
@@ -126,6 +132,7 @@ impl Exclusion {
             Exclusion::Limit => "limit",
             Exclusion::PendingOffer => "pending_offer",
             Exclusion::SkippedForTask => "skipped_for_task",
+            Exclusion::AwaitingUpdate => "awaiting_update",
         }
     }
 }
@@ -177,6 +184,12 @@ pub fn capacity_exclusion(a: &UserAvailability, modality: Modality) -> Option<Ex
     } else {
         Some(Exclusion::Capacity)
     }
+}
+
+/// The cross-modality rule: a connected call blocks every other modality unless the service
+/// enables multitasking (then the user's capacity of each modality is the only bound).
+pub fn blocked_by_a_call(a: &UserAvailability, modality: Modality, multitasking: bool) -> bool {
+    modality != Modality::Call && !multitasking && a.load[Modality::Call.index()] > 0
 }
 
 /// Presence, duty, flags and capacity for one service and modality. Skill level, pending offers

@@ -2,7 +2,7 @@
 //! timeout) and the offers of its task, as a sans-IO machine. The call actor runs it and turns
 //! its effects into call-control commands, messages to the queue and users, timers and records.
 
-use crate::config::{Distribution, ServiceConfig};
+use crate::config::{AcwSettings, Distribution, ServiceConfig};
 use crate::error::TransitionError;
 use crate::ids::{OfferId, UserId};
 use crate::offer::OfferResult;
@@ -17,6 +17,10 @@ mod resume;
 /// Graph drops a call without a keep-alive for 45 minutes; send one every 15.
 pub const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15 * 60);
 
+/// Wrap-up ends at the latest this long after the user's ACW should have (the user's word is
+/// awaited first; a user removed or rebuilt meanwhile never sends it).
+pub const WRAP_UP_GRACE: Duration = Duration::from_secs(5);
+
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum CallTimer {
     Ring {
@@ -27,6 +31,8 @@ pub enum CallTimer {
     },
     /// Nothing heard from the platform after answering.
     Establish,
+    /// The wrap-up's deadline (the flow checks it against the latest one it knows).
+    WrapUp,
 }
 
 #[derive(Clone, PartialEq, Debug)]
@@ -52,6 +58,21 @@ pub enum CallInput {
     RingFailed {
         offer: OfferId,
     },
+    /// The runtime takes a ring back (its queue or user was rebuilt): cancelled, no RONA.
+    WithdrawRing {
+        offer: OfferId,
+    },
+    /// The platform acknowledged the ring request (Graph's 2xx: Graph sends no "ringing"
+    /// state): the ring timer starts now, not when the offer was made.
+    RingAcknowledged {
+        offer: OfferId,
+    },
+    /// The service's settings changed: a waiting task sees them at once (max wait, ACW).
+    Reconfigure(Box<ServiceConfig>),
+    /// The user extended their wrap-up: it now ends at `until`.
+    WrapUpExtended {
+        until: Instant,
+    },
     /// The platform refused or failed a command; `gone`: it says the call no longer exists.
     CommandFailed {
         action: CallAction,
@@ -64,7 +85,8 @@ pub enum CallInput {
 pub enum CallEffect {
     Command(CallAction),
     Enqueue(EnqueueTask),
-    /// The task left the queue before being connected.
+    /// The task is no longer the queue's: it left before being connected, or its conversation
+    /// ended (the queue counts its live calls against the service's limit).
     LeaveQueue,
     /// Tell the queue and the user how an offer ended.
     OfferEnded {
@@ -72,10 +94,11 @@ pub enum CallEffect {
         user: UserId,
         result: OfferResult,
     },
-    /// The user's conversation ended (ACW may follow).
+    /// The user's conversation ended; ACW follows as the service says when it ended.
     TaskEnded {
         offer: OfferId,
         user: UserId,
+        acw: AcwSettings,
     },
     ArmTimer {
         timer: CallTimer,
@@ -96,7 +119,10 @@ enum Phase {
         offer: OfferId,
         user: UserId,
     },
-    WrapUp,
+    /// Wrap-up; it ends when the user says so, or at `until` at the latest.
+    WrapUp {
+        until: Instant,
+    },
     /// Waiting for the platform to confirm the end after we hung up.
     Ending,
     Done,
@@ -109,6 +135,10 @@ pub struct CallFlow {
     phase: Phase,
     /// Ringing offers: (offer, user, ring mode).
     ringing: Vec<(OfferId, UserId, RingMode)>,
+    /// Offers whose ring was answered on its own leg (Direct): the ring timer never cuts them.
+    answered: Vec<OfferId>,
+    /// Ring timeout of each offer not yet acknowledged by the platform.
+    unacknowledged: Vec<(OfferId, Duration)>,
     keep_alive_epoch: u64,
 }
 
@@ -119,6 +149,8 @@ impl CallFlow {
             service,
             phase: Phase::Answering,
             ringing: Vec::new(),
+            answered: Vec::new(),
+            unacknowledged: Vec::new(),
             keep_alive_epoch: 0,
         }
     }
@@ -135,6 +167,26 @@ impl CallFlow {
     /// Users currently rung for this call.
     pub fn ringing(&self) -> impl Iterator<Item = (OfferId, UserId)> + '_ {
         self.ringing.iter().map(|(o, u, _)| (*o, *u))
+    }
+
+    /// An offer's ring is over: it needs no acknowledgement and no answered-leg guard.
+    fn settled(&mut self, offer: OfferId) {
+        self.answered.retain(|o| *o != offer);
+        self.unacknowledged.retain(|(o, _)| *o != offer);
+    }
+
+    /// New service settings: later steps use them; a waiting task's maximum wait follows.
+    fn reconfigure(&mut self, config: ServiceConfig) {
+        if config.id != self.service.id {
+            return;
+        }
+        if matches!(
+            self.task.state(),
+            TaskState::Queued { .. } | TaskState::Offered { .. }
+        ) {
+            self.task.set_max_wait(config.max_queue_time.duration());
+        }
+        self.service = config;
     }
 
     fn apply(
@@ -198,6 +250,8 @@ impl CallFlow {
         cancel: bool,
         out: &mut Vec<CallEffect>,
     ) -> Result<(), TransitionError> {
+        self.answered.clear();
+        self.unacknowledged.clear();
         for (offer, user, _) in std::mem::take(&mut self.ringing) {
             if cancel {
                 out.push(CallEffect::Command(CallAction::CancelRing { offer, user }));
@@ -227,6 +281,7 @@ impl CallFlow {
             return Ok(());
         };
         let (_, user, _) = self.ringing.remove(i);
+        self.settled(offer);
         if cancel {
             out.push(CallEffect::Command(CallAction::CancelRing { offer, user }));
         }
@@ -237,7 +292,9 @@ impl CallFlow {
             result: OfferResult::Failed(cause),
         });
         if self.task.state().is_terminal() {
-            // Max queue time passed while it rang.
+            // Max queue time passed while it rang. The queue may not have timed the task out
+            // yet (its timer can come second in the same instant): it leaves the queue now.
+            out.push(CallEffect::LeaveQueue);
             self.disconnect(now, Outcome::QueueTimeout, out)?;
         }
         Ok(())
@@ -367,21 +424,55 @@ impl CallFlow {
                     RingMode::Invite
                 };
                 self.ringing.push((offer, user, mode));
+                // The ring timer starts when the platform acknowledges the request; until then
+                // the user's lease deadline bounds the wait.
+                self.unacknowledged.push((offer, ring_timeout));
                 out.push(CallEffect::Command(CallAction::RingAgent {
                     offer,
                     user,
                     mode,
                 }));
-                out.push(CallEffect::ArmTimer {
-                    timer: CallTimer::Ring { offer },
-                    at: now + ring_timeout,
-                });
+            }
+            CallInput::RingAcknowledged { offer } => {
+                if let Some(i) = self.unacknowledged.iter().position(|(o, _)| *o == offer) {
+                    let (_, ring_timeout) = self.unacknowledged.remove(i);
+                    out.push(CallEffect::ArmTimer {
+                        timer: CallTimer::Ring { offer },
+                        at: now + ring_timeout,
+                    });
+                }
             }
             CallInput::Timer(CallTimer::Ring { offer }) => {
-                self.ring_failed(now, offer, OfferFailure::NoAnswer, true, out)?;
+                // An answered leg is being bridged: the timer never cuts it.
+                if !self.answered.contains(&offer) {
+                    self.ring_failed(now, offer, OfferFailure::NoAnswer, true, out)?;
+                }
+            }
+            CallInput::Reconfigure(config) => self.reconfigure(*config),
+            CallInput::WrapUpExtended { until } => {
+                if let Phase::WrapUp { until: old } = self.phase
+                    && until > old
+                {
+                    self.phase = Phase::WrapUp { until };
+                    out.push(CallEffect::ArmTimer {
+                        timer: CallTimer::WrapUp,
+                        at: until + WRAP_UP_GRACE,
+                    });
+                }
+            }
+            CallInput::Timer(CallTimer::WrapUp) => {
+                if let Phase::WrapUp { until } = self.phase
+                    && now >= until + WRAP_UP_GRACE
+                    && matches!(self.task.state(), TaskState::WrapUp { .. })
+                {
+                    self.apply(now, TaskInput::EndWrapUp, out)?;
+                }
             }
             CallInput::RingFailed { offer } => {
                 self.ring_failed(now, offer, OfferFailure::Unreachable, false, out)?;
+            }
+            CallInput::WithdrawRing { offer } => {
+                self.ring_failed(now, offer, OfferFailure::Withdrawn, true, out)?;
             }
             // What a failed command means for the call: a call the platform no longer has is
             // over (its `terminated` may have been lost); a ring that failed is a ring failure;
@@ -391,7 +482,7 @@ impl CallFlow {
                 self.step(now, CallInput::Platform(ended), out)?;
             }
             CallInput::CommandFailed { action, .. } => match action {
-                CallAction::RingAgent { offer, .. } => {
+                CallAction::RingAgent { offer, .. } | CallAction::Bridge { offer, .. } => {
                     self.step(now, CallInput::RingFailed { offer }, out)?;
                 }
                 CallAction::PlayPrompt { .. } => {
@@ -413,7 +504,9 @@ impl CallFlow {
             CallInput::Platform(CallEventKind::LegEstablished { user }) => {
                 if let Some(&(offer, _, RingMode::Leg)) =
                     self.ringing.iter().find(|(_, u, _)| *u == user)
+                    && !self.answered.contains(&offer)
                 {
+                    self.answered.push(offer);
                     out.push(CallEffect::Command(CallAction::Bridge { offer, user }));
                 }
             }
@@ -447,7 +540,9 @@ impl CallFlow {
             }
             CallInput::Cancel => {
                 if let Phase::Connected { offer, user } = self.phase {
-                    out.push(CallEffect::TaskEnded { offer, user });
+                    let acw = self.service.acw;
+                    out.push(CallEffect::TaskEnded { offer, user, acw });
+                    out.push(CallEffect::LeaveQueue);
                 }
                 if !self.task.state().is_terminal() {
                     self.withdraw_rings(now, OfferFailure::Withdrawn, true, out)?;
@@ -464,7 +559,10 @@ impl CallFlow {
             }
             CallInput::Timer(CallTimer::KeepAlive { epoch }) => {
                 if epoch == self.keep_alive_epoch
-                    && !matches!(self.phase, Phase::Ending | Phase::Done | Phase::WrapUp)
+                    && !matches!(
+                        self.phase,
+                        Phase::Ending | Phase::Done | Phase::WrapUp { .. }
+                    )
                 {
                     out.push(CallEffect::Command(CallAction::KeepAlive));
                     out.push(CallEffect::ArmTimer {
@@ -505,6 +603,8 @@ impl CallFlow {
             return Ok(());
         }
         let (offer, user, _) = self.ringing.remove(i);
+        self.answered.clear();
+        self.unacknowledged.clear();
         self.apply(now, TaskInput::Accept { offer }, out)?;
         self.apply(now, TaskInput::Connect, out)?;
         self.phase = Phase::Connected { offer, user };
@@ -535,11 +635,19 @@ impl CallFlow {
         user: UserId,
         out: &mut Vec<CallEffect>,
     ) -> Result<(), TransitionError> {
-        let acw = self.service.acw.enabled;
-        self.apply(now, TaskInput::EndConversation { acw }, out)?;
-        out.push(CallEffect::TaskEnded { offer, user });
-        if acw {
-            self.phase = Phase::WrapUp;
+        // ACW as the service says now, when the conversation ends; the user gets the same
+        // settings, so both agree whether there is a wrap-up and how long it lasts.
+        let acw = self.service.acw;
+        self.apply(now, TaskInput::EndConversation { acw: acw.enabled }, out)?;
+        out.push(CallEffect::TaskEnded { offer, user, acw });
+        out.push(CallEffect::LeaveQueue);
+        if acw.enabled {
+            let until = now + acw.time.duration();
+            self.phase = Phase::WrapUp { until };
+            out.push(CallEffect::ArmTimer {
+                timer: CallTimer::WrapUp,
+                at: until + WRAP_UP_GRACE,
+            });
         } else {
             self.phase = Phase::Ending;
         }
@@ -554,11 +662,11 @@ impl CallFlow {
         match self.phase {
             Phase::Connected { offer, user } => {
                 self.conversation_ended(now, offer, user, out)?;
-                if self.phase == Phase::WrapUp {
+                if matches!(self.phase, Phase::WrapUp { .. }) {
                     return Ok(()); // the task ends with the user's wrap-up
                 }
             }
-            Phase::WrapUp => return Ok(()),
+            Phase::WrapUp { .. } => return Ok(()),
             Phase::Ending | Phase::Done => {}
             Phase::Answering | Phase::Welcome | Phase::Queued => {
                 // The caller hung up: the call is gone, so no cancel commands are sent.

@@ -41,9 +41,17 @@ pub enum ExternalInput {
     QueueTimedOut,
     WrapUpEnded,
     Cancel,
-    /// The offer could not be shown to the user (their lease's safety net fired).
+    /// The user extended their wrap-up: it ends at `until`.
+    WrapUpExtended {
+        until: Instant,
+    },
+    /// The service's settings changed (max wait of a waiting task, ACW at the end).
+    Reconfigure(Box<ServiceConfig>),
+    /// The offer could not be shown to the user (`Unreachable`: their lease's safety net
+    /// fired) or the runtime took it back (`Withdrawn`).
     OfferFailed {
         offer: OfferId,
+        cause: OfferFailure,
     },
     Timer(CallTimer),
 }
@@ -64,7 +72,7 @@ enum Phase {
     New,
     Queued,
     Connected { offer: OfferId, user: UserId },
-    WrapUp,
+    WrapUp { until: Instant },
     Done,
 }
 
@@ -222,9 +230,36 @@ impl ExternalFlow {
             ExternalInput::Timer(CallTimer::Ring { offer }) => {
                 self.offer_failed(now, offer, OfferFailure::NoAnswer, out)?
             }
+            ExternalInput::Timer(CallTimer::WrapUp) => {
+                if let Phase::WrapUp { until } = self.phase
+                    && now >= until + crate::call::WRAP_UP_GRACE
+                    && matches!(self.task.state(), TaskState::WrapUp { .. })
+                {
+                    self.apply(now, TaskInput::EndWrapUp, out)?;
+                }
+            }
             ExternalInput::Timer(_) => {}
-            ExternalInput::OfferFailed { offer } => {
-                self.offer_failed(now, offer, OfferFailure::Unreachable, out)?
+            ExternalInput::WrapUpExtended { until } => {
+                if let Phase::WrapUp { until: old } = self.phase
+                    && until > old
+                {
+                    self.phase = Phase::WrapUp { until };
+                    out.push(CallEffect::ArmTimer {
+                        timer: CallTimer::WrapUp,
+                        at: until + crate::call::WRAP_UP_GRACE,
+                    });
+                }
+            }
+            ExternalInput::Reconfigure(config) => {
+                if config.id == self.service.id {
+                    if self.waiting() {
+                        self.task.set_max_wait(config.max_queue_time.duration());
+                    }
+                    self.service = *config;
+                }
+            }
+            ExternalInput::OfferFailed { offer, cause } => {
+                self.offer_failed(now, offer, cause, out)?
             }
             ExternalInput::Agent { user, action } => match action {
                 AgentAction::Decline => {
@@ -257,10 +292,21 @@ impl ExternalFlow {
                     if u != user {
                         return Err(ExternalError::NotConnected);
                     }
-                    let acw = self.service.acw.enabled;
-                    self.apply(now, TaskInput::EndConversation { acw }, out)?;
-                    out.push(CallEffect::TaskEnded { offer, user });
-                    self.phase = if acw { Phase::WrapUp } else { Phase::Done };
+                    // ACW as the service says when the conversation ends (the user gets the same).
+                    let acw = self.service.acw;
+                    self.apply(now, TaskInput::EndConversation { acw: acw.enabled }, out)?;
+                    out.push(CallEffect::TaskEnded { offer, user, acw });
+                    out.push(CallEffect::LeaveQueue);
+                    if acw.enabled {
+                        let until = now + acw.time.duration();
+                        self.phase = Phase::WrapUp { until };
+                        out.push(CallEffect::ArmTimer {
+                            timer: CallTimer::WrapUp,
+                            at: until + crate::call::WRAP_UP_GRACE,
+                        });
+                    } else {
+                        self.phase = Phase::Done;
+                    }
                 }
             },
             ExternalInput::QueueRefused(_) => {
@@ -287,7 +333,9 @@ impl ExternalFlow {
             }
             ExternalInput::Cancel => {
                 if let Phase::Connected { offer, user } = self.phase {
-                    out.push(CallEffect::TaskEnded { offer, user });
+                    let acw = self.service.acw;
+                    out.push(CallEffect::TaskEnded { offer, user, acw });
+                    out.push(CallEffect::LeaveQueue);
                 }
                 if !self.task.state().is_terminal() {
                     let waiting = self.waiting();

@@ -45,7 +45,11 @@ pub struct LeaseTerms {
     pub applies_rona: bool,
     /// `Some(reset)` when the service uses persistent RONA.
     pub persistent_rona: Option<Duration>,
+    /// Without persistent RONA: the cool-down after a missed, declined or unreachable ring.
+    pub rona_cooldown: Duration,
     pub acw: AcwSettings,
+    /// The service lets a connected call coexist with other modalities.
+    pub multitasking: bool,
 }
 
 /// A queue asks a user for a lease.

@@ -50,9 +50,12 @@ fn direct_conference_rona_then_next_user_then_connected() {
             "hangup",
         ])
     );
-    // Non-persistent RONA: u1 is selectable again; u2 is idle after the call (no ACW).
-    assert_eq!(w.c.user(u(1)).unwrap().status(), UserStatus::Idle);
+    // Non-persistent RONA: u1 shows RONA for the cool-down, then is selectable again; u2 is
+    // idle after the call (no ACW).
+    assert_eq!(w.c.user(u(1)).unwrap().status(), UserStatus::Rona);
     assert_eq!(w.c.user(u(2)).unwrap().status(), UserStatus::Idle);
+    w.advance(10);
+    assert_eq!(w.c.user(u(1)).unwrap().status(), UserStatus::Idle);
     w.assert_clean();
 }
 
@@ -111,6 +114,15 @@ fn broadcast_rings_longest_idle_batch_first_answer_wins_no_rona() {
     w.call(t(1), s(1));
     w.advance(20);
     assert!(w.c.users().all(|u| u.status() != UserStatus::Rona));
+    let story = w.story(t(1));
+    let rings = |who: &str| {
+        story
+            .iter()
+            .filter(|s| *s == &format!("ring {who}"))
+            .count()
+    };
+    assert_eq!((rings("u1"), rings("u2")), (2, 2), "{story:?}");
+    assert_eq!(w.ringing(t(1)).len(), 2, "the batch rings again");
     w.assert_clean();
 }
 
@@ -231,23 +243,22 @@ fn persistent_rona_is_set_on_decline_and_reset_by_each_trigger() {
     w.advance(59);
     assert_eq!(w.c.user(u(1)).unwrap().status(), UserStatus::Rona);
     w.advance(1);
-    assert_eq!(
-        w.ringing(t(1)).len(),
-        0,
-        "the same task skips a user who declined it"
-    );
+    // Nobody is excluded for a task's life: the reset user gets the same task again.
+    assert_eq!(w.ringing(t(1)), strs(&["u1"]));
     assert_ne!(w.c.user(u(1)).unwrap().status(), UserStatus::Rona);
-    // (b) the user resets it
+    // (b) the user resets it: the waiting task rings them again at once.
     let mut w = setup();
     w.c.user_input(u(1), UserInput::ResetRona);
-    assert_eq!(w.c.user(u(1)).unwrap().status(), UserStatus::Idle);
+    assert_eq!(w.ringing(t(1)), strs(&["u1"]));
     // (c) going Offline
     let mut w = setup();
     w.set_presence(u(1), Availability::Offline);
+    assert_eq!(w.c.user(u(1)).unwrap().status(), UserStatus::Offline);
     w.set_presence(u(1), Availability::Available);
-    assert_eq!(w.c.user(u(1)).unwrap().status(), UserStatus::Idle);
+    assert_eq!(w.ringing(t(1)), strs(&["u1"]));
     // (d) switching to Off Duty
     let mut w = setup();
+    w.c.platform(t(1), CallEventKind::Terminated { code: 0 });
     w.c.user_input(u(1), UserInput::SetProfile(off_duty()));
     w.c.user_input(u(1), UserInput::SetProfile(on_duty()));
     assert_eq!(w.c.user(u(1)).unwrap().status(), UserStatus::Idle);
@@ -385,6 +396,8 @@ fn priority_never_preempts_an_offer_already_made() {
             cause: LegFailure::Declined,
         },
     );
+    assert!(w.ringing(t(2)).is_empty(), "the decline's cool-down");
+    w.advance(10);
     assert_eq!(w.ringing(t(2)), strs(&["u1"]));
     w.assert_clean();
 }

@@ -37,9 +37,10 @@ async fn a_whole_inbound_call_rona_then_next_user_then_wrap_up() {
         w.commands(task),
         ["answer", "ring u1", "cancel u1", "ring u2"]
     );
+    // Non-persistent RONA: u1 shows RONA for the cool-down (10 s by default).
     assert_eq!(
         w.node.user_live(TENANT, u(1)).await.unwrap().status,
-        UserStatus::Idle
+        UserStatus::Rona
     );
 
     w.platform("call-1", CallEventKind::AgentJoined { user: u(2) })

@@ -101,10 +101,14 @@ async fn persistent_rona_is_reset_by_its_timer() {
     );
     assert_eq!(w.commands(second), ["answer"]);
 
-    // The reset timer clears it: the user is selectable again and pulls the waiting call.
+    // The reset timer clears it: the user is selectable again and gets the call waiting longest,
+    // the one they missed (nobody is excluded for a task's life).
     w.wait(Duration::from_secs(2)).await;
-    assert_eq!(w.commands(second), ["answer", "ring u1"]);
-    assert_eq!(w.commands(first), ["answer", "ring u1", "cancel u1"]);
+    assert_eq!(
+        w.commands(first),
+        ["answer", "ring u1", "cancel u1", "ring u1"]
+    );
+    assert_eq!(w.commands(second), ["answer"]);
     w.platform("call-1", CallEventKind::Terminated { code: 0 })
         .await;
     w.platform("call-2", CallEventKind::Terminated { code: 0 })

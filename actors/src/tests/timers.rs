@@ -141,3 +141,29 @@ async fn a_call_the_platform_reports_gone_ends_instead_of_ringing_agent_after_ag
     );
     w.finish().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn calls_that_passed_through_leave_no_timer_behind() {
+    // The default max wait is 30 min and a lease's safety net outlives its ring: both must be
+    // cancelled when the call ends, or every call that passed through stays in the heap.
+    let svc = service(1, Distribution::DirectConference);
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    w.online(u(1)).await;
+    w.settle().await;
+    let (idle, _) = w.node.timer_sizes();
+    for n in 0..20 {
+        let call = format!("call-{n}");
+        let task = w.incoming(&call, 1).await;
+        w.platform(&call, CallEventKind::Established).await;
+        assert_eq!(w.commands(task), ["answer", "ring u1"]);
+        w.platform(&call, CallEventKind::Terminated { code: 0 })
+            .await;
+    }
+    w.settle().await;
+    let (armed, slots) = w.node.timer_sizes();
+    assert!(
+        armed <= idle + 1,
+        "{armed} timers armed after 20 calls (idle: {idle}, heap slots {slots})"
+    );
+    w.finish().await;
+}

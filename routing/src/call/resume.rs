@@ -24,6 +24,8 @@ impl CallFlow {
             service,
             phase,
             ringing: Vec::new(),
+            answered: Vec::new(),
+            unacknowledged: Vec::new(),
             keep_alive_epoch: 1,
         };
         // The first keep-alive goes out at once: it is how a call that ended while Stratus was

@@ -1,6 +1,8 @@
 //! Service (queue line) configuration: one schema for REST, config files and stored JSON.
 
-use super::values::{AcwExtension, AcwTime, MaxQueueTime, RingTimeout, RonaResetTime, SlaTime};
+use super::values::{
+    AcwExtension, AcwTime, MaxQueueTime, RingTimeout, RonaCooldown, RonaResetTime, SlaTime,
+};
 use crate::error::ValidationError;
 use crate::ids::{PolicyId, ServiceId, TenantId, UserId};
 use crate::model::Priority;
@@ -94,7 +96,13 @@ pub struct ServiceConfig {
     pub persistent_rona: bool,
     #[serde(rename = "rona_reset_secs")]
     pub rona_reset: RonaResetTime,
+    /// Without persistent RONA: how long a user who missed or declined a ring shows RONA.
+    #[serde(rename = "rona_cooldown_secs")]
+    pub rona_cooldown: RonaCooldown,
     pub acw: AcwSettings,
+    /// Multitasking: a user connected to a call of this service's may still get its chats and
+    /// external tasks (up to their capacity). Off: a connected call blocks every other modality.
+    pub multitasking: bool,
     /// Distribute to users whose Teams presence is Busy.
     pub busy_selectable: bool,
     /// Distribute to users whose Teams presence is Away / Be right back.
@@ -129,7 +137,9 @@ impl Default for ServiceConfig {
             ring_timeout: RingTimeout::default(),
             persistent_rona: false,
             rona_reset: RonaResetTime::default(),
+            rona_cooldown: RonaCooldown::default(),
             acw: AcwSettings::default(),
+            multitasking: false,
             busy_selectable: false,
             away_selectable: false,
             sla: SlaTime::default(),

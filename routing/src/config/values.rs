@@ -69,6 +69,15 @@ ranged_secs!(
     600
 );
 ranged_secs!(
+    /// Non-persistent RONA: the cool-down after a missed, declined or unreachable ring during which
+    /// the user shows RONA and gets no task (0–300 s, default 10; 0: none).
+    RonaCooldown,
+    "rona_cooldown_secs",
+    0,
+    300,
+    10
+);
+ranged_secs!(
     /// ACW length (1 s – 60 min, default 20 s).
     AcwTime,
     "acw.seconds",
@@ -202,6 +211,14 @@ mod tests {
         assert!(RonaResetTime::new(320 * 60).is_ok());
         assert_eq!(RonaResetTime::default().secs(), 600);
         assert_eq!(RingTimeout::default().secs(), 20);
+        assert_eq!(RonaCooldown::default().secs(), 10);
+        assert!(RonaCooldown::new(0).is_ok() && RonaCooldown::new(300).is_ok());
+        assert_eq!(
+            RonaCooldown::new(301).unwrap_err().field,
+            "rona_cooldown_secs"
+        );
+        let e = serde_json::from_str::<RonaCooldown>("301").unwrap_err();
+        assert!(e.to_string().contains("rona_cooldown_secs"), "{e}");
     }
 
     #[test]

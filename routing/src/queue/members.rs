@@ -19,6 +19,9 @@ pub(crate) struct Member {
     pub pending: Option<OfferId>,
     /// Position in the service's ordered list (Ordered, RoundRobin).
     pub order: u32,
+    /// The user refused a lease judging on this availability version, newer than the view:
+    /// left out until that version (already on its way) arrives.
+    pub awaiting: u64,
 }
 
 impl Member {
@@ -29,7 +32,9 @@ impl Member {
 
     /// Why the member is outside the selectable index, if it is.
     pub fn bucket(&self) -> Option<Exclusion> {
-        self.base.or(self.pending.map(|_| Exclusion::PendingOffer))
+        self.base
+            .or(self.pending.map(|_| Exclusion::PendingOffer))
+            .or((self.avail.version < self.awaiting).then_some(Exclusion::AwaitingUpdate))
     }
 }
 
@@ -40,7 +45,7 @@ fn bucket_index(e: Exclusion) -> usize {
         Exclusion::Presence(_) => 0,
         Exclusion::Duty => 1,
         Exclusion::Flag(_) => 2,
-        Exclusion::PendingOffer => 3,
+        Exclusion::PendingOffer | Exclusion::AwaitingUpdate => 3,
         Exclusion::Capacity | Exclusion::Limit => 4,
         Exclusion::SkillLevel | Exclusion::SkippedForTask => 5,
     }
@@ -142,6 +147,7 @@ impl Members {
                         level,
                         pending: None,
                         order,
+                        awaiting: 0,
                     },
                 );
             }
@@ -163,18 +169,44 @@ impl Members {
         self.index(id);
     }
 
+    /// A user refused a lease judging on availability `version`. A newer version than the view
+    /// is on its way (every version is published): the member waits for it rather than being
+    /// asked again on a stale view. A refusal on the view's own version means the user changed
+    /// nothing the view shows: the member waits for their next change.
+    pub fn await_update(&mut self, id: UserId, version: u64) {
+        self.unindex(id);
+        if let Some(m) = self.by_id.get_mut(&id) {
+            m.awaiting = if m.avail.version < version {
+                version
+            } else {
+                version.saturating_add(1)
+            };
+        }
+        self.index(id);
+    }
+
     /// Re-derives every member's exclusion and level after a configuration change.
     pub fn rebuild(&mut self, config: &ServiceConfig, policy: Option<&DistributionPolicy>) {
         let all: Vec<UserAvailability> = self.by_id.values().map(|m| m.avail.clone()).collect();
-        let pending: Vec<(UserId, Option<OfferId>)> =
-            self.by_id.iter().map(|(k, m)| (*k, m.pending)).collect();
+        let pending: Vec<(UserId, Option<OfferId>, u64)> = self
+            .by_id
+            .iter()
+            .map(|(k, m)| (*k, m.pending, m.awaiting))
+            .collect();
         *self = Members::default();
         for a in all {
             self.update(a, config, policy);
         }
-        for (id, p) in pending {
+        for (id, p, awaiting) in pending {
             if p.is_some() {
                 self.set_pending(id, p);
+            }
+            if awaiting > 0 {
+                self.unindex(id);
+                if let Some(m) = self.by_id.get_mut(&id) {
+                    m.awaiting = awaiting;
+                }
+                self.index(id);
             }
         }
     }

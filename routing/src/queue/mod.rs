@@ -5,6 +5,7 @@ mod members;
 mod select;
 
 use crate::availability::UserAvailability;
+use crate::config::values::MaxQueueTime;
 use crate::config::{Assignment, Distribution, DistributionPolicy, ServiceConfig, TenantLimits};
 use crate::decision::{Decision, Verdict};
 use crate::ids::{OfferId, ServiceId, TaskId, UserId};
@@ -14,11 +15,14 @@ use crate::task::{OfferFailure, PreferredUsers};
 use crate::time::Instant;
 use members::Members;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 /// Slack between the call's ring timer and the lease deadline the user is given.
 const RING_SLACK: Duration = Duration::from_secs(2);
+
+/// How long a task holds back a user whom Teams reported busy, unless their presence changes.
+pub const BUSY_HOLD: Duration = Duration::from_secs(30);
 
 /// A task entering the queue.
 #[derive(Clone, PartialEq, Debug)]
@@ -37,6 +41,8 @@ pub enum QueueTimer {
     Escalate { task: TaskId, level: u8 },
     /// The task reached its maximum queue time.
     MaxWait { task: TaskId },
+    /// A busy user's hold for this task ends: look for candidates again.
+    HoldEnded { task: TaskId },
 }
 
 #[derive(Clone, PartialEq, Debug)]
@@ -62,6 +68,8 @@ pub enum QueueInput {
     Refused {
         offer: OfferId,
         reason: RefuseReason,
+        /// The user's availability version when it refused (0: unknown).
+        version: u64,
     },
     /// How a ringing offer ended (from the call, or the user's safety net).
     OfferEnded {
@@ -122,6 +130,10 @@ pub enum QueueEffect {
         task: TaskId,
         reason: EnqueueRefusal,
     },
+    /// The task left the queue: every timer armed for it is void (the runtime may cancel them).
+    TaskGone {
+        task: TaskId,
+    },
     Decision(Box<Decision>),
 }
 
@@ -147,13 +159,74 @@ pub(crate) struct QueuedTask {
     pub preferred: PreferredUsers,
     pub enqueued_at: Instant,
     pub seq: u64,
-    /// Users who declined or missed this task (non-persistent RONA).
-    pub skip: Vec<UserId>,
+    /// Users this task rang without success, with how often (nobody is excluded for it).
+    pub rings: Vec<TaskRing>,
     pub offers: Vec<OfferId>,
     /// Current policy level (1-based) for skill-based services.
     pub level: Option<u8>,
     /// Max queue time passed while an offer was ringing: no new offers.
     pub expired: bool,
+}
+
+/// What one task's rings of one user came to. Candidates rung fewer times go first.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TaskRing {
+    pub user: UserId,
+    /// Rings of this task that reached the user and failed (missed, declined, busy, unreachable).
+    pub count: u32,
+    /// Teams said busy: the user is held back for this task until then, or until their presence
+    /// changes (`busy_presence` is their presence-change count at the time).
+    pub busy_until: Option<Instant>,
+    pub busy_presence: u64,
+}
+
+impl QueueTimer {
+    /// The task every queue timer is about.
+    pub fn task(self) -> TaskId {
+        match self {
+            QueueTimer::Escalate { task, .. }
+            | QueueTimer::MaxWait { task }
+            | QueueTimer::HoldEnded { task } => task,
+        }
+    }
+}
+
+impl QueuedTask {
+    pub(crate) fn rings_of(&self, user: UserId) -> u32 {
+        self.rings
+            .iter()
+            .find(|r| r.user == user)
+            .map_or(0, |r| r.count)
+    }
+
+    /// Held back after Teams said busy, and neither the hold ended nor the presence changed.
+    pub(crate) fn held_back(&self, a: &UserAvailability, now: Instant) -> bool {
+        self.rings.iter().any(|r| {
+            r.user == a.user
+                && r.busy_until.is_some_and(|until| now < until)
+                && r.busy_presence == a.presence_changes
+        })
+    }
+
+    fn count_ring(&mut self, user: UserId, busy: Option<(Instant, u64)>) {
+        let i = match self.rings.iter().position(|r| r.user == user) {
+            Some(i) => i,
+            None => {
+                self.rings.push(TaskRing {
+                    user,
+                    count: 0,
+                    busy_until: None,
+                    busy_presence: 0,
+                });
+                self.rings.len() - 1
+            }
+        };
+        if let Some(r) = self.rings.get_mut(i) {
+            r.count = r.count.saturating_add(1);
+            r.busy_until = busy.map(|b| b.0);
+            r.busy_presence = busy.map_or(0, |b| b.1);
+        }
+    }
 }
 
 /// A read-only view of one waiting task.
@@ -163,7 +236,7 @@ pub struct TaskView<'a> {
     pub enqueued_at: Instant,
     pub level: Option<u8>,
     pub offers: usize,
-    pub skip: &'a [UserId],
+    pub rings: &'a [TaskRing],
     pub expired: bool,
 }
 
@@ -183,6 +256,9 @@ pub struct ServiceQueue {
     order: BTreeSet<WaitKey>,
     tasks: HashMap<TaskId, QueuedTask>,
     offers: HashMap<OfferId, OfferState>,
+    /// Calls of this service connected to a user: with the waiting ones (ringing included) they
+    /// count against the per-service limit of concurrent calls.
+    connected: HashSet<TaskId>,
     next_offer: u64,
     next_seq: u64,
     rr_cursor: u32,
@@ -205,6 +281,7 @@ impl ServiceQueue {
             order: BTreeSet::new(),
             tasks: HashMap::new(),
             offers: HashMap::new(),
+            connected: HashSet::new(),
             next_offer: offer_seed,
             next_seq: 0,
             rr_cursor: 0,
@@ -224,6 +301,10 @@ impl ServiceQueue {
     }
     pub fn len(&self) -> usize {
         self.tasks.len()
+    }
+    /// Calls of this service connected to a user (counted against the concurrent-call limit).
+    pub fn connected_calls(&self) -> usize {
+        self.connected.len()
     }
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
@@ -249,7 +330,7 @@ impl ServiceQueue {
             enqueued_at: t.enqueued_at,
             level: t.level,
             offers: t.offers.len(),
-            skip: &t.skip,
+            rings: &t.rings,
             expired: t.expired,
         })
     }
@@ -286,7 +367,9 @@ impl ServiceQueue {
                 .config
                 .persistent_rona
                 .then(|| self.config.rona_reset.duration()),
+            rona_cooldown: self.config.rona_cooldown.duration(),
             acw: self.config.acw,
+            multitasking: self.config.multitasking,
         }
     }
 
@@ -327,6 +410,7 @@ impl ServiceQueue {
         match input {
             QueueInput::Enqueue(e) => self.enqueue(now, e, &mut out),
             QueueInput::Remove { task } => {
+                self.connected.remove(&task);
                 self.remove_task(task, OfferFailure::Withdrawn, &mut out);
                 self.dispatch(now, &mut out);
             }
@@ -360,19 +444,18 @@ impl ServiceQueue {
                 self.members.remove(user);
             }
             QueueInput::Granted { offer } => self.granted(now, offer, &mut out),
-            QueueInput::Refused { offer, reason } => {
+            QueueInput::Refused {
+                offer,
+                reason: _,
+                version,
+            } => {
                 if let Some(st) = self.offers.remove(&offer) {
                     self.members.set_pending(st.user, None);
+                    // A refusal is a race, never a verdict on the user for this task: the
+                    // member waits for the state the user judged on, then is a candidate again.
+                    self.members.await_update(st.user, version);
                     if let Some(t) = self.tasks.get_mut(&st.task) {
                         t.offers.retain(|o| *o != offer);
-                        // A user who is not selectable for this task is skipped until its view
-                        // changes; a better task elsewhere does not make the user unfit.
-                        if matches!(
-                            reason,
-                            RefuseReason::NotSelectable(_) | RefuseReason::Duplicate
-                        ) {
-                            t.skip.push(st.user);
-                        }
                     }
                     self.dispatch(now, &mut out);
                 }
@@ -400,14 +483,56 @@ impl ServiceQueue {
                 self.dispatch(now, &mut out);
             }
             QueueInput::Timer(QueueTimer::MaxWait { task }) => self.max_wait(now, task, &mut out),
+            QueueInput::Timer(QueueTimer::HoldEnded { task }) => {
+                if self.tasks.contains_key(&task) {
+                    self.dispatch(now, &mut out);
+                }
+            }
             QueueInput::Reconfigure { config, policy } => {
+                let old_max = self.config.max_queue_time;
                 self.config = *config;
                 self.policy = policy;
                 self.members.rebuild(&self.config, self.policy.as_ref());
+                self.retime(now, old_max, &mut out);
                 self.dispatch(now, &mut out);
             }
         }
         out
+    }
+
+    /// After a reconfiguration, waiting tasks follow the new settings at once: the maximum wait
+    /// (a task already past it times out now), the policy level and its next escalation.
+    fn retime(&mut self, now: Instant, old_max: MaxQueueTime, out: &mut Vec<QueueEffect>) {
+        let max = self.config.max_queue_time;
+        let tasks: Vec<(TaskId, Instant)> = self
+            .tasks
+            .values()
+            .map(|t| (t.task, t.enqueued_at))
+            .collect();
+        for (task, enqueued_at) in tasks {
+            let (level, next) = self.level_at(enqueued_at, now);
+            if let Some(t) = self.tasks.get_mut(&task) {
+                t.level = level;
+            }
+            if let Some((l, at)) = next {
+                out.push(QueueEffect::ArmTimer {
+                    timer: QueueTimer::Escalate { task, level: l },
+                    at,
+                });
+            }
+            if max == old_max {
+                continue;
+            }
+            let deadline = enqueued_at + max.duration();
+            if now >= deadline {
+                self.max_wait(now, task, out);
+            } else {
+                out.push(QueueEffect::ArmTimer {
+                    timer: QueueTimer::MaxWait { task },
+                    at: deadline,
+                });
+            }
+        }
     }
 
     fn enqueue(&mut self, now: Instant, e: EnqueueTask, out: &mut Vec<QueueEffect>) {
@@ -418,11 +543,18 @@ impl ServiceQueue {
             });
             return;
         }
-        let cap = self
-            .config
-            .queue_capacity
-            .min(self.limits.max_concurrent_calls_per_service);
-        if self.tasks.len() >= cap as usize {
+        // Waiting tasks against the queue's capacity; calls (waiting, ringing and connected)
+        // against the service's limit of concurrent calls.
+        let calls = self
+            .tasks
+            .values()
+            .filter(|t| t.modality == Modality::Call)
+            .count()
+            + self.connected.len();
+        let full = self.tasks.len() >= self.config.queue_capacity as usize
+            || (e.modality == Modality::Call
+                && calls >= self.limits.max_concurrent_calls_per_service as usize);
+        if full {
             out.push(QueueEffect::Refused {
                 task: e.task,
                 reason: EnqueueRefusal::QueueFull,
@@ -438,7 +570,7 @@ impl ServiceQueue {
             preferred: e.preferred,
             enqueued_at: e.enqueued_at,
             seq: self.next_seq,
-            skip: Vec::new(),
+            rings: Vec::new(),
             offers: Vec::new(),
             level,
             expired: false,
@@ -467,6 +599,7 @@ impl ServiceQueue {
             return;
         };
         self.order.remove(&wait_key(&t));
+        out.push(QueueEffect::TaskGone { task });
         for o in t.offers {
             if let Some(st) = self.offers.remove(&o) {
                 self.members.set_pending(st.user, None);
@@ -519,17 +652,39 @@ impl ServiceQueue {
                 // to cancel; only merely requested ones are released here.
                 if let Some(t) = self.tasks.get_mut(&st.task) {
                     t.offers.retain(|o| *o != offer);
+                    if t.modality == Modality::Call {
+                        self.connected.insert(st.task);
+                    }
                 }
                 self.remove_task(st.task, OfferFailure::LostRace, out);
             }
             OfferResult::Failed(cause) => {
                 let mut timed_out = false;
+                let busy = (cause == OfferFailure::Busy).then(|| {
+                    let seen = self.members.by_id.get(&st.user);
+                    (
+                        now + BUSY_HOLD,
+                        seen.map_or(0, |m| m.avail.presence_changes),
+                    )
+                });
                 if let Some(t) = self.tasks.get_mut(&st.task) {
                     t.offers.retain(|o| *o != offer);
-                    if cause != OfferFailure::LostRace {
-                        t.skip.push(st.user);
+                    if matches!(
+                        cause,
+                        OfferFailure::NoAnswer
+                            | OfferFailure::Declined
+                            | OfferFailure::Busy
+                            | OfferFailure::Unreachable
+                    ) {
+                        t.count_ring(st.user, busy);
                     }
                     timed_out = t.expired && t.offers.is_empty();
+                }
+                if let (Some((at, _)), false) = (busy, timed_out) {
+                    out.push(QueueEffect::ArmTimer {
+                        timer: QueueTimer::HoldEnded { task: st.task },
+                        at,
+                    });
                 }
                 if timed_out {
                     self.remove_task(st.task, OfferFailure::Withdrawn, out);
@@ -598,13 +753,11 @@ impl ServiceQueue {
         if m.bucket().is_some() {
             return;
         }
+        // A task already being offered is not offered to a second agent.
+        let free = |t: &TaskId| self.tasks.get(t).is_some_and(|q| q.offers.is_empty());
         let chosen = match task {
-            Some(t) => self.tasks.contains_key(&t).then_some(t),
-            None => self.order.iter().map(|k| k.3).find(|t| {
-                self.tasks
-                    .get(t)
-                    .is_some_and(|q| q.offers.is_empty() && !q.skip.contains(&user))
-            }),
+            Some(t) => free(&t).then_some(t),
+            None => self.order.iter().map(|k| k.3).find(free),
         };
         if let Some(t) = chosen {
             let level = self.tasks.get(&t).and_then(|q| q.level);
@@ -681,6 +834,7 @@ impl ServiceQueue {
             let picker = select::Picker {
                 algorithm: self.config.algorithm,
                 skill_based,
+                multitasking: self.config.multitasking,
                 rr_cursor: self.rr_cursor,
                 rng: &mut self.rng,
             };

@@ -3,7 +3,7 @@
 
 use super::QueuedTask;
 use super::members::{Member, Members};
-use crate::availability::{Exclusion, capacity_exclusion};
+use crate::availability::{Exclusion, blocked_by_a_call, capacity_exclusion};
 use crate::config::Algorithm;
 use crate::decision::{Candidate, CandidateScore, Verdict};
 use crate::ids::UserId;
@@ -36,9 +36,17 @@ fn score(m: &Member, now: Instant, preferred: Option<u8>) -> CandidateScore {
 }
 
 /// The task-specific part of the predicate for a member already known to be selectable.
-fn task_exclusion(m: &Member, task: &QueuedTask, skill_based: bool) -> Option<Exclusion> {
-    if task.skip.contains(&m.avail.user) {
+fn task_exclusion(
+    m: &Member,
+    task: &QueuedTask,
+    (skill_based, multitasking): (bool, bool),
+    now: Instant,
+) -> Option<Exclusion> {
+    if task.held_back(&m.avail, now) {
         return Some(Exclusion::SkippedForTask);
+    }
+    if blocked_by_a_call(&m.avail, task.modality, multitasking) {
+        return Some(Exclusion::Flag(crate::availability::Flag::Connected));
     }
     if let Some(e) = capacity_exclusion(&m.avail, task.modality) {
         return Some(e);
@@ -49,17 +57,31 @@ fn task_exclusion(m: &Member, task: &QueuedTask, skill_based: bool) -> Option<Ex
     None
 }
 
+/// An eligible user this task already rang, kept until the never-rung ones are exhausted:
+/// ordered by (rings of this task, preferred before the algorithm, rank within those).
+struct Rung {
+    rings: u32,
+    tier: u8,
+    rank: usize,
+    user: UserId,
+    score: CandidateScore,
+}
+
 /// How to pick: the service's algorithm and the state it carries between decisions.
 pub(crate) struct Picker<'a> {
     pub algorithm: Algorithm,
     pub skill_based: bool,
+    /// A connected call does not block the service's other modalities.
+    pub multitasking: bool,
     /// Order index of the user offered last (RoundRobin).
     pub rr_cursor: u32,
     /// xorshift state (Random).
     pub rng: &'a mut u64,
 }
 
-/// Picks up to `want` users for `task`. Pure over the members view.
+/// Picks up to `want` users for `task`. Pure over the members view. Candidate order: the rings
+/// of this task first (never rung before rung once, and so on), then preferred users by
+/// priority, then the service's algorithm.
 pub(crate) fn select(
     members: &Members,
     task: &QueuedTask,
@@ -70,9 +92,11 @@ pub(crate) fn select(
     let Picker {
         algorithm,
         skill_based,
+        multitasking,
         rr_cursor,
         rng,
     } = picker;
+    let rules = (skill_based, multitasking);
     let mut sel = Selection {
         chosen: Vec::new(),
         considered: Vec::new(),
@@ -81,24 +105,24 @@ pub(crate) fn select(
     if want == 0 {
         return sel;
     }
+    let mut rung: Vec<Rung> = Vec::new();
     // Preferred users, in priority order, while they are selectable.
-    for p in task.preferred.iter() {
-        if sel.chosen.len() >= want {
-            return sel;
-        }
+    for (rank, p) in task.preferred.iter().enumerate() {
         let Some(m) = members.by_id.get(&p.user) else {
             continue;
         };
-        let ex = m.bucket().or_else(|| task_exclusion(m, task, skill_based));
+        let ex = m.bucket().or_else(|| task_exclusion(m, task, rules, now));
         match ex {
             None => {
                 let s = score(m, now, Some(p.priority));
-                sel.chosen.push((p.user, s));
+                offer_or_defer(&mut sel, &mut rung, task, want, (0, rank), p.user, s);
             }
             Some(e) => sel.note(p.user, Verdict::Excluded(e)),
         }
     }
-    let taken = |sel: &Selection, u: UserId| sel.chosen.iter().any(|(c, _)| *c == u);
+    let taken = |sel: &Selection, rung: &[Rung], u: UserId| {
+        sel.chosen.iter().any(|(c, _)| *c == u) || rung.iter().any(|r| r.user == u)
+    };
 
     // Skill-based: only users at or below the task's level are walked at all; a few of the others
     // are named in the explanation (their count is in the decision's `not_selectable`).
@@ -113,39 +137,93 @@ pub(crate) fn select(
         }
     }
     if algorithm == Algorithm::LongestIdle {
-        // The idle index is already in order: stop at the first `want` eligible users.
-        for (_, u) in members.idle_iter(max_level) {
+        // The idle index is already in order: stop at the first `want` never-rung users.
+        for (rank, (_, u)) in members.idle_iter(max_level).enumerate() {
             if sel.chosen.len() >= want {
                 break;
             }
-            if taken(&sel, *u) {
+            if taken(&sel, &rung, *u) {
                 continue;
             }
             let Some(m) = members.by_id.get(u) else {
                 continue;
             };
-            match task_exclusion(m, task, skill_based) {
-                None => sel.chosen.push((*u, score(m, now, None))),
+            match task_exclusion(m, task, rules, now) {
+                None => {
+                    let s = score(m, now, None);
+                    offer_or_defer(&mut sel, &mut rung, task, want, (1, rank), *u, s);
+                }
                 Some(e) => sel.note(*u, Verdict::Excluded(e)),
             }
         }
+        take_rung(&mut sel, rung, want);
         return sel;
     }
 
     // Other algorithms rank every eligible user.
     let mut eligible: Vec<&Member> = Vec::new();
     for (_, u) in members.idle_iter(max_level) {
-        if taken(&sel, *u) {
+        if taken(&sel, &rung, *u) {
             continue;
         }
         let Some(m) = members.by_id.get(u) else {
             continue;
         };
-        match task_exclusion(m, task, skill_based) {
+        match task_exclusion(m, task, rules, now) {
             None => eligible.push(m),
             Some(e) => sel.note(*u, Verdict::Excluded(e)),
         }
     }
+    rank(&mut eligible, algorithm, rr_cursor, rng);
+    for (rank, m) in eligible.into_iter().enumerate() {
+        let s = score(m, now, None);
+        offer_or_defer(&mut sel, &mut rung, task, want, (1, rank), m.avail.user, s);
+    }
+    take_rung(&mut sel, rung, want);
+    sel
+}
+
+/// An eligible user: chosen at once if this task never rang them (and room is left), deferred
+/// behind the never-rung ones otherwise.
+fn offer_or_defer(
+    sel: &mut Selection,
+    rung: &mut Vec<Rung>,
+    task: &QueuedTask,
+    want: usize,
+    (tier, rank): (u8, usize),
+    user: UserId,
+    score: CandidateScore,
+) {
+    let rings = task.rings_of(user);
+    if rings == 0 && sel.chosen.len() < want {
+        sel.chosen.push((user, score));
+    } else if rings == 0 {
+        sel.note(user, Verdict::Passed { score });
+    } else {
+        rung.push(Rung {
+            rings,
+            tier,
+            rank,
+            user,
+            score,
+        });
+    }
+}
+
+/// Fills what is left of `want` with the users this task rang fewest times.
+fn take_rung(sel: &mut Selection, mut rung: Vec<Rung>, want: usize) {
+    rung.sort_by_key(|r| (r.rings, r.tier, r.rank));
+    for r in rung {
+        if sel.chosen.len() < want {
+            sel.chosen.push((r.user, r.score));
+        } else {
+            sel.note(r.user, Verdict::Passed { score: r.score });
+        }
+    }
+}
+
+/// Orders eligible users by the service's algorithm (LongestIdle is the index order already).
+fn rank(eligible: &mut [&Member], algorithm: Algorithm, rr_cursor: u32, rng: &mut u64) {
     let key_idle = |m: &Member| (m.avail.idle_since, m.avail.user);
     match algorithm {
         Algorithm::LongestIdle => {}
@@ -168,13 +246,4 @@ pub(crate) fn select(
             }
         }
     }
-    for m in eligible {
-        let s = score(m, now, None);
-        if sel.chosen.len() < want {
-            sel.chosen.push((m.avail.user, s));
-        } else {
-            sel.note(m.avail.user, Verdict::Passed { score: s });
-        }
-    }
-    sel
 }

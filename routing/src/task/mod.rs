@@ -376,6 +376,13 @@ impl Task {
         self.clock.queued_at
     }
     /// The deadline after which the task may no longer wait (none before it is queued).
+    /// The service changed its maximum queue time while the task waits: it applies at once.
+    pub fn set_max_wait(&mut self, max_wait: Duration) {
+        if self.clock.queued_at.is_some() {
+            self.clock.max_wait = max_wait;
+        }
+    }
+
     pub fn queue_deadline(&self) -> Option<Instant> {
         self.clock.queued_at.map(|q| q + self.clock.max_wait)
     }

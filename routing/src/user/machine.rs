@@ -4,7 +4,7 @@
 use super::UserStatus;
 use crate::availability::{Flag, FlagSet, UserAvailability, participating, presence_ok};
 use crate::config::{
-    Capacity, Membership, ProfileKind, ResponsibilityProfile, UserConfig, UserSkill,
+    AcwSettings, Capacity, Membership, ProfileKind, ResponsibilityProfile, UserConfig, UserSkill,
 };
 use crate::ids::{NotAvailableReasonId, OfferId, ServiceId, TaskId, UserId};
 use crate::model::{Presence, PresenceClass};
@@ -52,9 +52,11 @@ pub enum UserInput {
         offer: OfferId,
         result: OfferResult,
     },
-    /// The conversation of a connected lease ended.
+    /// The conversation of a connected lease ended; `acw`: the service's ACW settings at that
+    /// moment (the task follows the same ones).
     TaskEnded {
         offer: OfferId,
+        acw: AcwSettings,
     },
     EndAcw,
     ExtendAcw,
@@ -74,6 +76,8 @@ pub enum UserEffect {
         service: ServiceId,
         task: TaskId,
         reason: RefuseReason,
+        /// The availability version the user judged on: the queue knows its view is older.
+        version: u64,
     },
     /// The availability changed: every member service should see it. `free` users invite bids.
     Availability(UserAvailability),
@@ -90,6 +94,11 @@ pub enum UserEffect {
     /// Wrap-up of `task` ended (timer, early end or supervisor): the task may terminate.
     WrapUpEnded {
         task: TaskId,
+    },
+    /// Wrap-up of `task` was extended: it ends at `until` (the task moves its deadline).
+    WrapUpExtended {
+        task: TaskId,
+        until: Instant,
     },
     /// The status summary changed (reporting, live views).
     Status {
@@ -113,6 +122,8 @@ struct Acw {
 struct Rona {
     until: Instant,
     epoch: u64,
+    /// Persistent RONA (until reset) rather than the short cool-down.
+    persistent: bool,
 }
 
 #[derive(Clone, PartialEq, Debug)]
@@ -140,6 +151,7 @@ pub struct UserMachine {
     skills: Arc<[UserSkill]>,
     skills_version: u64,
     presence: Presence,
+    presence_changes: u64,
     nar: Option<NotAvailableReasonId>,
     leases: Vec<Lease>,
     acw: Option<Acw>,
@@ -172,6 +184,7 @@ impl UserMachine {
             config,
             profile,
             presence: Presence::default(),
+            presence_changes: 0,
             nar: None,
             leases: Vec::new(),
             acw: None,
@@ -215,6 +228,17 @@ impl UserMachine {
     pub fn rona_until(&self) -> Option<Instant> {
         self.rona.map(|r| r.until)
     }
+    pub fn not_available_reason(&self) -> Option<NotAvailableReasonId> {
+        self.nar
+    }
+    /// An agent-pull bid window is open: the user is about to grant the best bid.
+    pub fn bid_window_open(&self) -> bool {
+        self.window.is_some()
+    }
+    /// Whether the RONA shown is persistent (not the cool-down after one ring).
+    pub fn rona_is_persistent(&self) -> bool {
+        self.rona.is_some_and(|r| r.persistent)
+    }
 
     fn recompute_skills(&mut self) {
         let mut skills: Vec<UserSkill> = match &self.profile.kind {
@@ -251,6 +275,7 @@ impl UserMachine {
             user: self.config.id,
             version: self.version,
             presence: self.presence.class(),
+            presence_changes: self.presence_changes,
             offline: self.presence.is_offline(),
             on_duty: self.profile.is_on_duty_type(),
             memberships: self.memberships.clone(),
@@ -343,6 +368,7 @@ impl UserMachine {
                 }
                 let went_offline = p.is_offline() && !self.presence.is_offline();
                 self.presence = p;
+                self.presence_changes += 1;
                 if went_offline {
                     self.rona = None; // Offline resets persistent RONA
                 }
@@ -415,7 +441,7 @@ impl UserMachine {
                 }
                 self.changed(now, &mut out);
             }
-            UserInput::TaskEnded { offer } => {
+            UserInput::TaskEnded { offer, acw } => {
                 let Some(i) = self.leases.iter().position(|l| l.offer == offer) else {
                     return out;
                 };
@@ -424,7 +450,6 @@ impl UserMachine {
                     self.talk_time += now.since(at);
                     self.tasks_handled = self.tasks_handled.saturating_add(1);
                 }
-                let acw = lease.terms.acw;
                 if acw.enabled && lease.connected_at.is_some() {
                     let epoch = self.next_epoch();
                     let until = now + acw.time.duration();
@@ -463,6 +488,9 @@ impl UserMachine {
                     let until = now + ext; // a fresh counter, not added to the remaining time
                     acw.until = until;
                     acw.epoch = epoch;
+                    for task in &acw.tasks {
+                        out.push(UserEffect::WrapUpExtended { task: *task, until });
+                    }
                     out.push(UserEffect::ArmTimer {
                         timer: UserTimer::AcwEnd { epoch },
                         at: until,
@@ -512,7 +540,11 @@ impl UserMachine {
         self.changed(now, out);
     }
 
-    /// Persistent RONA is set on a decline or a missed ring, when the service uses it.
+    /// What a failed ring costs the user (DESIGN §3.2). A missed ring: persistent RONA when the
+    /// service uses it, else the cool-down (Broadcast: nothing, it would flag the whole batch).
+    /// A decline: persistent RONA, else the cool-down, so a one-agent service never loops
+    /// decline → ring. Unreachable: the cool-down. Busy in Teams, a lost race or a withdrawal:
+    /// nothing (the queue holds a busy user back for that task only).
     fn after_failed_offer(
         &mut self,
         now: Instant,
@@ -520,20 +552,31 @@ impl UserMachine {
         cause: OfferFailure,
         out: &mut Vec<UserEffect>,
     ) {
-        let missed = matches!(cause, OfferFailure::NoAnswer | OfferFailure::Declined);
-        if let (true, true, Some(reset)) = (
-            missed,
-            lease.terms.applies_rona,
-            lease.terms.persistent_rona,
-        ) {
-            let epoch = self.next_epoch();
-            let until = now + reset;
-            self.rona = Some(Rona { until, epoch });
-            out.push(UserEffect::ArmTimer {
-                timer: UserTimer::RonaReset { epoch },
-                at: until,
-            });
+        let t = lease.terms;
+        let persistent = t.persistent_rona.filter(|_| t.applies_rona);
+        let hold = match cause {
+            OfferFailure::NoAnswer if t.applies_rona => persistent.or(Some(t.rona_cooldown)),
+            OfferFailure::Declined => persistent.or(Some(t.rona_cooldown)),
+            OfferFailure::Unreachable => Some(t.rona_cooldown),
+            _ => None,
+        };
+        let Some(hold) = hold.filter(|d| !d.is_zero()) else {
+            return;
+        };
+        let until = now + hold;
+        if self.rona.is_some_and(|r| r.until >= until) {
+            return; // never shorten a RONA already running
         }
+        let epoch = self.next_epoch();
+        self.rona = Some(Rona {
+            until,
+            epoch,
+            persistent: persistent.is_some() && cause != OfferFailure::Unreachable,
+        });
+        out.push(UserEffect::ArmTimer {
+            timer: UserTimer::RonaReset { epoch },
+            at: until,
+        });
     }
 
     fn timer(&mut self, now: Instant, t: UserTimer, out: &mut Vec<UserEffect>) {
@@ -585,6 +628,7 @@ impl UserMachine {
                             service: req.service,
                             task: req.task,
                             reason: RefuseReason::LostToBetterTask,
+                            version: self.version,
                         });
                     }
                 }
@@ -613,12 +657,14 @@ impl UserMachine {
 
     /// The only place a lease is granted.
     fn try_grant(&mut self, now: Instant, req: ReserveRequest, out: &mut Vec<UserEffect>) {
+        let version = self.version;
         let refuse = |out: &mut Vec<UserEffect>, reason| {
             out.push(UserEffect::Refused {
                 offer: req.offer,
                 service: req.service,
                 task: req.task,
                 reason,
+                version,
             });
         };
         if self
@@ -674,6 +720,11 @@ impl UserMachine {
         let flags = self.flags();
         if let Some(f) = flags.with(Flag::Connected, false).first() {
             return Some(Exclusion::Flag(f));
+        }
+        // A connected call blocks other modalities unless the service allows multitasking.
+        let calls = self.load()[crate::model::Modality::Call.index()];
+        if req.modality != crate::model::Modality::Call && !t.multitasking && calls > 0 {
+            return Some(Exclusion::Flag(Flag::Connected));
         }
         if self.load()[req.modality.index()] >= self.config.capacity.of(req.modality) {
             return Some(if flags.has(Flag::Connected) {

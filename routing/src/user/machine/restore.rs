@@ -86,7 +86,9 @@ mod tests {
                 away_selectable: false,
                 applies_rona: true,
                 persistent_rona: None,
+                rona_cooldown: Duration::from_secs(10),
                 acw: AcwSettings::default(),
+                multitasking: false,
             },
             connected_at: Some(Instant::ZERO),
         }
@@ -107,7 +109,10 @@ mod tests {
         );
         m.handle(
             Instant::from_secs(2),
-            UserInput::TaskEnded { offer: OfferId(7) },
+            UserInput::TaskEnded {
+                offer: OfferId(7),
+                acw: AcwSettings::default(),
+            },
         );
         assert_eq!(m.status(), UserStatus::Idle);
     }

@@ -19,11 +19,72 @@ use crate::user::{UserEffect, UserInput, UserMachine, UserStatus, UserTimer};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
+mod oracle;
+
 #[derive(Clone, PartialEq, Debug)]
 enum Msg {
     User(UserId, UserInput),
     Queue(ServiceId, QueueInput),
     Call(TaskId, CallInput),
+}
+
+/// Who sent a message, or where it goes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Addr {
+    /// The test, the platform or a timer.
+    Ext,
+    User(UserId),
+    Queue(ServiceId),
+    Call(TaskId),
+}
+
+fn dest(m: &Msg) -> Addr {
+    match m {
+        Msg::User(u, _) => Addr::User(*u),
+        Msg::Queue(s, _) => Addr::Queue(*s),
+        Msg::Call(t, _) => Addr::Call(*t),
+    }
+}
+
+/// Messages between machines. FIFO by default (scenarios read in order); shuffled, it delivers
+/// pending messages in a random order that keeps only what the runtime keeps: the order of the
+/// messages one machine sends to another (one mailbox, one sender).
+struct Bus {
+    from: Addr,
+    pending: VecDeque<(Addr, Msg)>,
+    shuffle: Option<u64>,
+}
+
+impl Bus {
+    fn push_back(&mut self, m: Msg) {
+        self.pending.push_back((self.from, m));
+    }
+    fn clear(&mut self) {
+        self.pending.clear();
+    }
+    fn pop(&mut self) -> Option<Msg> {
+        let Some(rng) = self.shuffle.as_mut() else {
+            return self.pending.pop_front().map(|p| p.1);
+        };
+        // The head of each (sender, receiver) channel may go next.
+        let mut heads: Vec<(Addr, Addr, usize)> = Vec::new();
+        for (i, (from, m)) in self.pending.iter().enumerate() {
+            let to = dest(m);
+            if !heads.iter().any(|h| h.0 == *from && h.1 == to) {
+                heads.push((*from, to, i));
+            }
+        }
+        if heads.is_empty() {
+            return None;
+        }
+        *rng ^= *rng << 13;
+        *rng ^= *rng >> 7;
+        *rng ^= *rng << 17;
+        let pick = heads
+            .get((*rng % heads.len() as u64) as usize)
+            .map(|h| h.2)?;
+        self.pending.remove(pick).map(|p| p.1)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -45,12 +106,14 @@ enum UserTimerKey {
 enum QueueTimerKey {
     Escalate(TaskId, u8),
     MaxWait(TaskId),
+    HoldEnded(TaskId),
 }
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum CallTimerKey {
     Ring(OfferId),
     KeepAlive(u64),
     Establish,
+    WrapUp,
 }
 
 fn user_key(t: UserTimer) -> UserTimerKey {
@@ -73,12 +136,14 @@ fn queue_key(t: QueueTimer) -> QueueTimerKey {
     match t {
         QueueTimer::Escalate { task, level } => QueueTimerKey::Escalate(task, level),
         QueueTimer::MaxWait { task } => QueueTimerKey::MaxWait(task),
+        QueueTimer::HoldEnded { task } => QueueTimerKey::HoldEnded(task),
     }
 }
 fn queue_timer(k: QueueTimerKey) -> QueueTimer {
     match k {
         QueueTimerKey::Escalate(task, level) => QueueTimer::Escalate { task, level },
         QueueTimerKey::MaxWait(task) => QueueTimer::MaxWait { task },
+        QueueTimerKey::HoldEnded(task) => QueueTimer::HoldEnded { task },
     }
 }
 fn call_key(t: CallTimer) -> CallTimerKey {
@@ -86,6 +151,7 @@ fn call_key(t: CallTimer) -> CallTimerKey {
         CallTimer::Ring { offer } => CallTimerKey::Ring(offer),
         CallTimer::KeepAlive { epoch } => CallTimerKey::KeepAlive(epoch),
         CallTimer::Establish => CallTimerKey::Establish,
+        CallTimer::WrapUp => CallTimerKey::WrapUp,
     }
 }
 fn call_timer(k: CallTimerKey) -> CallTimer {
@@ -93,6 +159,7 @@ fn call_timer(k: CallTimerKey) -> CallTimer {
         CallTimerKey::Ring(offer) => CallTimer::Ring { offer },
         CallTimerKey::KeepAlive(epoch) => CallTimer::KeepAlive { epoch },
         CallTimerKey::Establish => CallTimer::Establish,
+        CallTimerKey::WrapUp => CallTimer::WrapUp,
     }
 }
 
@@ -121,11 +188,17 @@ pub struct Center {
     finished: BTreeMap<TaskId, Task>,
     timers: BTreeSet<(Instant, u64, Timer)>,
     timer_seq: u64,
-    bus: VecDeque<Msg>,
+    bus: Bus,
+    observed: oracle::Observed,
     pub trace: Vec<Trace>,
     pub violations: Vec<Violation>,
     /// Check the selectable and queue-order invariants at every lease request (tests).
     pub check: bool,
+    /// Check the liveness invariant at every quiescent point (tests).
+    pub liveness: bool,
+    /// Acknowledge every ring request at once, as a platform that answers 2xx (tests may turn
+    /// it off and acknowledge by hand).
+    pub ack_rings: bool,
 }
 
 impl Center {
@@ -141,11 +214,24 @@ impl Center {
             finished: BTreeMap::new(),
             timers: BTreeSet::new(),
             timer_seq: 0,
-            bus: VecDeque::new(),
+            bus: Bus {
+                from: Addr::Ext,
+                pending: VecDeque::new(),
+                shuffle: None,
+            },
+            observed: oracle::Observed::default(),
             trace: Vec::new(),
             violations: Vec::new(),
             check: true,
+            liveness: false,
+            ack_rings: true,
         }
+    }
+
+    /// Delivers pending messages in a random order seeded by `seed` (per sender and receiver,
+    /// order is kept, as in the runtime's mailboxes).
+    pub fn shuffle_messages(&mut self, seed: u64) {
+        self.bus.shuffle = Some(seed | 1);
     }
 
     pub fn now(&self) -> Instant {
@@ -253,6 +339,26 @@ impl Center {
         self.run();
     }
 
+    /// A service's configuration changes (as the tenant supervisor passes it on).
+    pub fn reconfigure(&mut self, config: ServiceConfig, policy: Option<DistributionPolicy>) {
+        let input = QueueInput::Reconfigure {
+            config: Box::new(config.clone()),
+            policy,
+        };
+        self.bus.push_back(Msg::Queue(config.id, input));
+        let calls: Vec<TaskId> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.service().id == config.id)
+            .map(|(t, _)| *t)
+            .collect();
+        for t in calls {
+            let input = CallInput::Reconfigure(Box::new(config.clone()));
+            self.bus.push_back(Msg::Call(t, input));
+        }
+        self.run();
+    }
+
     pub fn queue_input(&mut self, service: ServiceId, input: QueueInput) {
         self.bus.push_back(Msg::Queue(service, input));
         self.run();
@@ -276,6 +382,7 @@ impl Center {
                 Timer::Queue(s, k) => Msg::Queue(s, QueueInput::Timer(queue_timer(k))),
                 Timer::Call(t, k) => Msg::Call(t, CallInput::Timer(call_timer(k))),
             };
+            self.bus.from = dest(&msg);
             self.bus.push_back(msg);
             self.run();
         }
@@ -321,7 +428,7 @@ impl Center {
 
     fn run(&mut self) {
         let mut budget = 1_000_000u32; // a runaway message loop is a bug, not a hang
-        while let Some(msg) = self.bus.pop_front() {
+        while let Some(msg) = self.bus.pop() {
             budget -= 1;
             if budget == 0 {
                 self.violations
@@ -329,11 +436,18 @@ impl Center {
                 self.bus.clear();
                 return;
             }
+            self.bus.from = dest(&msg);
             match msg {
                 Msg::User(u, input) => self.deliver_user(u, input),
                 Msg::Queue(s, input) => self.deliver_queue(s, input),
                 Msg::Call(t, input) => self.deliver_call(t, input),
             }
+        }
+        self.bus.from = Addr::Ext;
+        // Quiescent: no message in flight and no timer due (a timer due now is one in flight).
+        let due = self.timers.first().is_some_and(|t| t.0 <= self.now);
+        if self.liveness && !due {
+            self.check_liveness();
         }
     }
 
@@ -383,10 +497,16 @@ impl Center {
                     offer,
                     service,
                     reason,
+                    version,
                     ..
-                } => self
-                    .bus
-                    .push_back(Msg::Queue(service, QueueInput::Refused { offer, reason })),
+                } => self.bus.push_back(Msg::Queue(
+                    service,
+                    QueueInput::Refused {
+                        offer,
+                        reason,
+                        version,
+                    },
+                )),
                 UserEffect::Availability(a) => {
                     for ms in a.memberships.iter() {
                         self.bus
@@ -401,6 +521,9 @@ impl Center {
                 UserEffect::WrapUpEnded { task } => {
                     self.bus.push_back(Msg::Call(task, CallInput::WrapUpEnded))
                 }
+                UserEffect::WrapUpExtended { task, until } => self
+                    .bus
+                    .push_back(Msg::Call(task, CallInput::WrapUpExtended { until })),
                 UserEffect::Status { to, .. } => self.trace.push(Trace::Status { user: u, to }),
             }
         }
@@ -444,9 +567,6 @@ impl Center {
                 ));
             }
         }
-        if view.skip.contains(&u) {
-            return Err("user already missed this task".into());
-        }
         Ok(())
     }
 
@@ -461,6 +581,12 @@ impl Center {
         let Some(view) = q.task_view(task) else {
             return;
         };
+        let now = self.now;
+        let held = |rings: &[crate::queue::TaskRing]| {
+            rings
+                .iter()
+                .any(|r| r.user == user && r.busy_until.is_some_and(|b| now < b))
+        };
         for other in q.waiting() {
             if other == task {
                 break;
@@ -474,7 +600,7 @@ impl Center {
                 .is_some_and(|c| !c.task().preferred.is_empty());
             if o.offers == 0
                 && !o.expired
-                && !o.skip.contains(&user)
+                && !held(o.rings)
                 && !preferred_elsewhere
                 && o.priority >= view.priority
             {
@@ -534,6 +660,10 @@ impl Center {
                     .bus
                     .push_back(Msg::Call(task, CallInput::QueueRefused(reason))),
                 QueueEffect::Decision(d) => self.trace.push(Trace::Decision(d)),
+                // Timers of a task gone are dropped, as the runtime cancels them.
+                QueueEffect::TaskGone { task } => self.timers.retain(|(_, _, t)| {
+                    !matches!(t, Timer::Queue(q, k) if *q == s && queue_timer(*k).task() == task)
+                }),
             }
         }
     }
@@ -560,7 +690,15 @@ impl Center {
         };
         for e in effects {
             match e {
-                CallEffect::Command(action) => self.trace.push(Trace::Command { task: t, action }),
+                CallEffect::Command(action) => {
+                    // The platform acknowledges a ring request at once (the runtime feeds the
+                    // acknowledgement when the command returns).
+                    if let (CallAction::RingAgent { offer, .. }, true) = (&action, self.ack_rings) {
+                        self.bus
+                            .push_back(Msg::Call(t, CallInput::RingAcknowledged { offer: *offer }));
+                    }
+                    self.trace.push(Trace::Command { task: t, action })
+                }
                 CallEffect::Enqueue(e) => self
                     .bus
                     .push_back(Msg::Queue(service, QueueInput::Enqueue(e))),
@@ -572,6 +710,10 @@ impl Center {
                     user,
                     result,
                 } => {
+                    if result == crate::offer::OfferResult::Failed(crate::task::OfferFailure::Busy)
+                    {
+                        self.observed.on_busy(t, user, self.now);
+                    }
                     self.bus.push_back(Msg::Queue(
                         service,
                         QueueInput::OfferEnded { offer, result },
@@ -579,9 +721,9 @@ impl Center {
                     self.bus
                         .push_back(Msg::User(user, UserInput::OfferEnded { offer, result }));
                 }
-                CallEffect::TaskEnded { offer, user } => self
+                CallEffect::TaskEnded { offer, user, acw } => self
                     .bus
-                    .push_back(Msg::User(user, UserInput::TaskEnded { offer })),
+                    .push_back(Msg::User(user, UserInput::TaskEnded { offer, acw })),
                 CallEffect::ArmTimer { timer, at } => self.arm(at, Timer::Call(t, call_key(timer))),
                 CallEffect::Task(applied) => {
                     for ev in applied.events {

@@ -47,6 +47,14 @@ enum Command {
         #[arg(long, default_value = "stratus-demo.db")]
         database: String,
     },
+    /// Print the OpenAPI 3.1 document of `/api/v1`.
+    Openapi,
+    /// Write the Power Automate custom connector (`apiDefinition.swagger.json`,
+    /// `apiProperties.json`) generated from the OpenAPI document into a directory.
+    Connector {
+        #[arg(long, default_value = "docs/connector")]
+        out: PathBuf,
+    },
     /// Mint a development token (HS256 with `auth.hs256_secret`).
     Token {
         #[arg(long)]
@@ -97,6 +105,22 @@ async fn main() -> anyhow::Result<()> {
                 database,
             };
             stratus_gateway::demo::run(options).await
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&stratus_gateway::api::openapi())?
+            );
+            Ok(())
+        }
+        Command::Connector { out } => {
+            for (name, text) in stratus_gateway::api::connector::files()? {
+                let path = out.join(name);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+            Ok(())
         }
         Command::Token {
             tenant,

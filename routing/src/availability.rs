@@ -11,6 +11,7 @@ use std::time::Duration;
 
 /// A blocking status flag.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Flag {
     Ringing,
     Connected,
@@ -100,6 +101,7 @@ impl FlagSet {
 
 /// Why a user is not a candidate for a task. Serves explanations and metrics.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Exclusion {
     /// Presence forbids it (offline, DND, in a call, or Busy/Away without the service's opt-in).
     Presence(PresenceClass),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// The values that ranked a chosen candidate.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CandidateScore {
     /// Preferred-user priority (1–99) when the user was chosen as a preferred user.
     pub preferred_priority: Option<u8>,
@@ -19,6 +20,7 @@ pub struct CandidateScore {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Verdict {
     Chosen {
         offer: OfferId,
@@ -32,6 +34,7 @@ pub enum Verdict {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Candidate {
     pub user: UserId,
     pub verdict: Verdict,
@@ -39,6 +42,7 @@ pub struct Candidate {
 
 /// One routing decision for one task.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     pub at: Instant,
     pub service: ServiceId,

@@ -158,6 +158,7 @@ guid_id!(
 /// A Graph call id (or the simulator's). Opaque: Stratus never mints these.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallId(pub String);
 
 impl CallId {
@@ -184,6 +185,7 @@ impl fmt::Debug for CallId {
 /// unique across restarts of the queue's actor without `routing` reading a clock or an RNG.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfferId(pub u64);
 
 impl fmt::Display for OfferId {

@@ -16,6 +16,8 @@ pub mod facts;
 pub mod ids;
 pub mod model;
 pub mod offer;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod port;
 pub mod queue;
 pub mod sim;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// What kind of work a task is. Capacity is counted per modality.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Modality {
     Call,
     Chat,
@@ -29,6 +30,7 @@ impl Modality {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Direction {
     #[default]
     Inbound,
@@ -41,6 +43,7 @@ pub enum Direction {
 #[derive(
     Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Priority {
     Low,
     #[default]
@@ -51,6 +54,7 @@ pub enum Priority {
 
 /// Teams presence availability (Graph `availability`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Availability {
     Available,
     AvailableIdle,
@@ -66,6 +70,7 @@ pub enum Availability {
 
 /// Teams presence activity (Graph `activity`), reduced to what routing distinguishes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Activity {
     Available,
     Away,
@@ -87,6 +92,7 @@ pub enum Activity {
 
 /// One presence reading with Graph's `sequenceNumber`, so stale updates can be dropped.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Presence {
     pub availability: Availability,
     pub activity: Activity,
@@ -95,6 +101,7 @@ pub struct Presence {
 
 /// How routing sees a presence: the four classes the selectable predicate distinguishes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PresenceClass {
     Available,
     Busy,

@@ -25,7 +25,7 @@ const LIVE_READERS: &[Role] = &[
 /// Who changes other users' duty and ACW (the product's User Supervisor).
 const USER_SUPERVISORS: &[Role] = &[Role::TenantAdmin, Role::Supervisor];
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct WaitingTaskView {
     pub task: TaskId,
     pub priority: Priority,
@@ -35,7 +35,7 @@ pub struct WaitingTaskView {
     pub offers: u32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ServiceLiveView {
     pub service: ServiceId,
     pub waiting: Vec<WaitingTaskView>,
@@ -46,20 +46,20 @@ pub struct ServiceLiveView {
     pub selectable: u32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct StatusCount {
     pub status: UserStatus,
     pub users: u32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct LeaseView {
     pub task: TaskId,
     pub service: ServiceId,
     pub ringing: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct UserLiveView {
     pub user: UserId,
     pub status: UserStatus,
@@ -137,21 +137,21 @@ pub async fn user_live(
     }))
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetDuty {
     /// A responsibility profile: the built-in On Duty / Off Duty or a custom one.
     pub profile: ProfileId,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetActive {
     pub service: ServiceId,
     pub active: bool,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetNotAvailable {
     /// `null` clears the reason.
@@ -244,7 +244,7 @@ pub async fn reset_rona(
     command(&state, &auth, user, UserCommand::ResetRona).await
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Pickup {
     /// The waiting task to take; absent: the best one for the agent.

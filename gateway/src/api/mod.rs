@@ -3,21 +3,16 @@
 
 pub mod auth;
 pub mod config;
+pub mod connector;
 pub mod live;
+mod openapi;
 pub mod tasks;
 
 use crate::app::AppState;
 use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post, put};
-use utoipa::openapi::path::{
-    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
-};
-use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder,
-    PathsBuilder, Ref, Required, ResponseBuilder, Type,
-};
+pub use openapi::openapi;
+use utoipa::openapi::OpenApi;
 
 /// One endpoint: what the router serves and what the OpenAPI document says of it.
 pub struct Endpoint {
@@ -592,155 +587,6 @@ fn body_failure(e: &axum::Error, limit: usize) -> crate::error::ApiError {
 
 async fn openapi_json() -> axum::Json<OpenApi> {
     axum::Json(openapi())
-}
-
-/// What a success answers: 201 for a creation, 204 for an action without a body, else 200.
-fn success_status(e: &Endpoint) -> (&'static str, &'static str) {
-    let no_body_puts = ["/duty", "/active", "/not-available"];
-    match e.method {
-        "DELETE" => ("204", "Done"),
-        "POST" if !e.path.contains("{id}") => ("201", "Created"),
-        "POST" if e.path.ends_with("/pickup") => ("202", "Accepted"),
-        "POST" => ("204", "Done"),
-        "PUT"
-            if e.path == "/api/v1/tasks/{id}"
-                || no_body_puts.iter().any(|p| e.path.ends_with(p)) =>
-        {
-            ("204", "Done")
-        }
-        _ => ("200", "Success"),
-    }
-}
-
-fn http_method(m: &str) -> HttpMethod {
-    match m {
-        "POST" => HttpMethod::Post,
-        "PUT" => HttpMethod::Put,
-        "DELETE" => HttpMethod::Delete,
-        _ => HttpMethod::Get,
-    }
-}
-
-/// The OpenAPI 3.1 document of `/api/v1`.
-pub fn openapi() -> OpenApi {
-    let error = || {
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
-            .build()
-    };
-    let object = || {
-        ContentBuilder::new()
-            .schema(Some(ObjectBuilder::new().schema_type(Type::Object).build()))
-            .build()
-    };
-    let mut paths = PathsBuilder::new();
-    for e in ENDPOINTS {
-        let success = success_status(e);
-        let mut op = OperationBuilder::new()
-            .tag(e.tag)
-            .summary(Some(e.summary))
-            .description(Some(format!("Roles: {}.", e.roles)))
-            .operation_id(Some(format!("{} {}", e.method.to_lowercase(), e.path)))
-            .response(success.0, {
-                let r = ResponseBuilder::new().description(success.1);
-                if success.0 == "204" {
-                    r.build()
-                } else {
-                    r.content("application/json", object()).build()
-                }
-            })
-            .response(
-                "401",
-                ResponseBuilder::new()
-                    .description("Missing, expired or forged token")
-                    .content("application/json", error())
-                    .build(),
-            )
-            .response(
-                "403",
-                ResponseBuilder::new()
-                    .description("The caller's roles do not allow this")
-                    .content("application/json", error())
-                    .build(),
-            )
-            .response(
-                "404",
-                ResponseBuilder::new()
-                    .description("Unknown id (or another tenant's)")
-                    .content("application/json", error())
-                    .build(),
-            );
-        if e.path.contains("{id}") {
-            op = op.parameter(
-                ParameterBuilder::new()
-                    .name("id")
-                    .parameter_in(ParameterIn::Path)
-                    .required(Required::True)
-                    .description(Some("A GUID"))
-                    .schema(Some(
-                        ObjectBuilder::new()
-                            .schema_type(Type::String)
-                            .format(Some(utoipa::openapi::SchemaFormat::Custom("uuid".into())))
-                            .build(),
-                    )),
-            );
-        }
-        if e.has_body {
-            op = op
-                .request_body(Some(
-                    RequestBodyBuilder::new()
-                        .content("application/json", object())
-                        .required(Some(Required::True))
-                        .build(),
-                ))
-                .response(
-                    "400",
-                    ResponseBuilder::new()
-                        .description("Malformed JSON")
-                        .content("application/json", error())
-                        .build(),
-                )
-                .response(
-                    "409",
-                    ResponseBuilder::new()
-                        .description("Conflicts with the current state")
-                        .content("application/json", error())
-                        .build(),
-                )
-                .response(
-                    "422",
-                    ResponseBuilder::new()
-                        .description("A field is invalid; `field` names it")
-                        .content("application/json", error())
-                        .build(),
-                );
-        }
-        paths = paths.path(e.path, PathItem::new(http_method(e.method), op.build()));
-    }
-    let components = ComponentsBuilder::new()
-        .schema_from::<crate::error::ErrorEnvelope>()
-        .security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        )
-        .build();
-    OpenApiBuilder::new()
-        .info(
-            InfoBuilder::new()
-                .title("Stratus API")
-                .version(env!("CARGO_PKG_VERSION"))
-                .description(Some("Configuration, live state, tasks and routing explanations of a Stratus contact centre. Every endpoint takes a bearer JWT; a token only ever sees its own tenant."))
-                .build(),
-        )
-        .paths(paths.build())
-        .components(Some(components))
-        .security(Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]))
-        .build()
 }
 
 #[cfg(test)]

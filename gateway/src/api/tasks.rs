@@ -26,7 +26,7 @@ const TASK_WRITERS: &[Role] = &[Role::TenantAdmin, Role::ServiceOwner];
 const TASK_READERS: &[Role] = &[Role::TenantAdmin, Role::ServiceOwner, Role::Supervisor];
 
 /// `POST /api/v1/tasks`: an external task (or chat / email) for a service.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTask {
     pub service: ServiceId,
@@ -36,6 +36,7 @@ pub struct CreateTask {
     pub priority: Option<Priority>,
     /// Custom context parameters (id ≤ 64 chars, value ≤ 5120 chars).
     #[serde(default)]
+    #[schema(inline)]
     pub context: ContextParameters,
     #[serde(default)]
     pub customer: Customer,
@@ -52,10 +53,11 @@ fn external() -> Modality {
 }
 
 /// `PUT /api/v1/tasks/{id}`: every field optional; context parameters are upserted.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTask {
     #[serde(default)]
+    #[schema(inline)]
     pub context: Option<ContextParameters>,
     #[serde(default)]
     pub customer: Option<Customer>,
@@ -66,7 +68,7 @@ pub struct UpdateTask {
 }
 
 /// A task as the API shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskView {
     pub id: TaskId,
     pub modality: Modality,
@@ -79,6 +81,7 @@ pub struct TaskView {
     pub service_chain: Vec<ServiceId>,
     pub ringing: Vec<UserId>,
     pub system: SystemParameters,
+    #[schema(inline)]
     pub context: ContextParameters,
     pub customer: Customer,
     pub preferred_users: PreferredUsers,
@@ -90,7 +93,7 @@ pub struct TaskView {
     pub events: Vec<TaskEvent>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Created {
     pub id: TaskId,
 }

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 /// The product's limits, as configuration (DESIGN §3.3).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantLimits {
     pub max_users_per_service: u32,
     pub max_concurrent_calls_per_service: u32,
@@ -38,6 +39,7 @@ impl Default for TenantLimits {
 }
 
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tenant {
     pub id: TenantId,
     #[serde(default)]

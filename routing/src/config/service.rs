@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// How users are attached to a service.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Assignment {
     /// Members of a Teams team; each has a per-service Active toggle.
     #[default]
@@ -22,6 +23,7 @@ pub enum Assignment {
 
 /// How an offer reaches users.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Distribution {
     /// Ring up to `batch` longest-idle users at once; first to answer wins; no RONA.
     Broadcast { batch: u8 },
@@ -44,6 +46,7 @@ impl Distribution {
 
 /// How one user is picked among the eligible ones.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Algorithm {
     /// The user idle longest (since their last task, ACW included, ended). The product's default.
     #[default]
@@ -63,6 +66,7 @@ pub enum Algorithm {
 /// After-call work settings.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AcwSettings {
     pub enabled: bool,
     #[serde(rename = "seconds")]
@@ -76,6 +80,7 @@ pub struct AcwSettings {
 /// Every setting of a service that routing uses.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceConfig {
     pub id: ServiceId,
     pub tenant: TenantId,

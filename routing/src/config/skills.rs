@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 
 /// A named level of a levelled category (e.g. Beginner = 1 … Expert = 3).
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkillLevel {
     pub value: u8,
     pub name: String,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkillCategory {
     pub id: SkillCategoryId,
     pub tenant: TenantId,
@@ -53,6 +55,7 @@ impl SkillCategory {
 }
 
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Skill {
     pub id: SkillId,
     pub tenant: TenantId,
@@ -62,6 +65,7 @@ pub struct Skill {
 
 /// A user's skill. `level` is ignored for level-less skills (use 0).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserSkill {
     pub skill: SkillId,
     #[serde(default)]
@@ -70,6 +74,7 @@ pub struct UserSkill {
 
 /// What a responsibility profile activates.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ProfileKind {
     /// Built-in: all of the user's skills, at their levels.
     OnDuty,
@@ -80,6 +85,7 @@ pub enum ProfileKind {
 }
 
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResponsibilityProfile {
     pub id: ProfileId,
     pub tenant: TenantId,
@@ -100,6 +106,7 @@ impl ResponsibilityProfile {
 
 /// One (skill, minimum level) requirement. `min_level` 0 means "has the skill at all".
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkillRequirement {
     pub skill: SkillId,
     #[serde(default)]
@@ -108,6 +115,7 @@ pub struct SkillRequirement {
 
 /// One distribution level: all requirements must hold.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyLevel {
     pub requirements: Vec<SkillRequirement>,
     /// Time on this level before the next one applies (ignored on the last level).
@@ -117,6 +125,7 @@ pub struct PolicyLevel {
 
 /// Ordered, cumulative levels: a task at level k may go to users matching any level 1..=k.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DistributionPolicy {
     pub id: PolicyId,
     pub tenant: TenantId,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A user's role in one service.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     /// Skill-based: takes tasks.
     #[default]
@@ -19,6 +20,7 @@ pub enum Role {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Membership {
     pub service: ServiceId,
     #[serde(default)]
@@ -35,6 +37,7 @@ fn yes() -> bool {
 /// Concurrent tasks a user may hold, per modality (product default: 1 call, 1 external task).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Capacity {
     pub calls: u8,
     pub chats: u8,
@@ -65,6 +68,7 @@ impl Capacity {
 }
 
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NotAvailableReason {
     pub id: NotAvailableReasonId,
     pub tenant: TenantId,
@@ -72,6 +76,7 @@ pub struct NotAvailableReason {
 }
 
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserConfig {
     pub id: UserId,
     pub tenant: TenantId,

@@ -105,6 +105,7 @@ pub enum TaskState {
 
 /// The state without its data: for events, errors and reporting.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TaskStateKind {
     Created,
     InIvr,
@@ -197,6 +198,7 @@ pub enum TaskInput {
 
 /// Event names of DESIGN §8 (and the webhook `event` field).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TaskEventKind {
     Created,
     AcceptedBySystem,
@@ -217,6 +219,7 @@ pub enum TaskEventKind {
 
 /// One transition (or data change) of one task, numbered per task.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskEvent {
     pub seq: u64,
     pub at: Instant,

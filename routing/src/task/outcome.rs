@@ -41,6 +41,7 @@ impl OutcomeGroup {
 
 /// A service session's outcome.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Outcome {
     CustomerHangupBeforeAccept = 1,
     CustomerHangupInIvr = 2,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 /// Read-only facts about a task, set by the system.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SystemParameters {
     pub caller_id: Option<String>,
     pub caller_number: Option<String>,
@@ -25,8 +26,10 @@ pub type ContextParameters = BTreeMap<ParameterId, ParameterValue>;
 
 /// A user the task should go to first. Lower `priority` number = tried earlier (1–99).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PreferredUser {
     pub user: UserId,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 99))]
     pub priority: u8,
 }
 
@@ -83,6 +86,7 @@ impl From<PreferredUsers> for Vec<PreferredUser> {
 /// Customer information, the connector's `Customer` object.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     pub first_name: Option<String>,
     pub last_name: Option<String>,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// One summary of a user's state (User States facts, live views).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UserStatus {
     Offline,
     /// Online but in no duty for any service, or presence not selectable.

@@ -17,6 +17,7 @@ base="http://127.0.0.1:$port"
 export STRATUS_SERVER__LISTEN="127.0.0.1:$port"
 export STRATUS_DATABASE__URL="sqlite://$dir/fuzz.db"
 export STRATUS_AUTH__HS256_SECRET="fuzz-secret-0123456789abcdef0123456789"
+export STRATUS_AUTH__OPERATOR_TENANTS='["system"]'
 export RUST_LOG="${RUST_LOG:-warn}"
 
 "$bin" serve >"$dir/serve.log" 2>&1 &
@@ -37,7 +38,7 @@ curl -fs "$base/readyz" >/dev/null || { cat "$dir/serve.log"; echo "stratus did 
 tenant=5a7e0000-0000-4000-8000-000000000001
 m365=5a7e0000-0000-4000-8000-000000000002
 admin_user=5a7e0000-0000-4000-8000-0000000000aa
-sys=$("$bin" token --tenant "$m365" --user "$admin_user" --role SystemAdmin)
+sys=$("$bin" token --tenant system --user "$admin_user" --role SystemAdmin)
 curl -fs -X POST "$base/api/v1/tenants" -H "Authorization: Bearer $sys" \
   -H 'content-type: application/json' \
   -d "{\"id\":\"$tenant\",\"name\":\"fuzz\",\"m365_tenant\":\"$m365\"}" >/dev/null

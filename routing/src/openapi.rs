@@ -4,7 +4,7 @@
 
 use crate::config::values::{
     AcwExtension, AcwTime, EscalateAfter, MaxQueueTime, ParameterId, ParameterValue, RingTimeout,
-    RonaResetTime, SlaTime,
+    RonaCooldown, RonaResetTime, SlaTime,
 };
 use crate::ids::*;
 use crate::task::{PreferredUser, PreferredUsers};
@@ -75,6 +75,7 @@ macro_rules! secs_schema {
 secs_schema!(
     RingTimeout,
     RonaResetTime,
+    RonaCooldown,
     AcwTime,
     AcwExtension,
     SlaTime,

@@ -229,6 +229,42 @@ pub fn openapi() -> OpenApi {
         .build()
 }
 
+/// `doc` (OpenAPI 3.x or Swagger 2.0) passes `openapi-spec-validator` (pinned in `.ci/run`).
+/// Outside CI a machine without it skips with a message; in CI (`CI=true`) a missing validator
+/// fails.
+#[cfg(test)]
+pub(crate) fn check_with_spec_validator(doc: &serde_json::Value) {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "openapi-spec-validator is missing in CI (.ci/run installs it)"
+        );
+        eprintln!(
+            "SKIPPED: python3 -m pip install openapi-spec-validator==0.9.0 to run this check"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
+    let script = "import sys\nfrom openapi_spec_validator import validate\nfrom openapi_spec_validator.readers import read_from_filename\nd, _ = read_from_filename(sys.argv[1])\nvalidate(d)";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator rejects the document:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,40 +369,4 @@ mod tests {
             );
         }
     }
-}
-
-/// `doc` (OpenAPI 3.x or Swagger 2.0) passes `openapi-spec-validator` (pinned in `.ci/run`).
-/// Outside CI a machine without it skips with a message; in CI (`CI=true`) a missing validator
-/// fails.
-#[cfg(test)]
-pub(crate) fn check_with_spec_validator(doc: &serde_json::Value) {
-    let probe = std::process::Command::new("python3")
-        .args(["-c", "import openapi_spec_validator"])
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "openapi-spec-validator is missing in CI (.ci/run installs it)"
-        );
-        eprintln!(
-            "SKIPPED: python3 -m pip install openapi-spec-validator==0.9.0 to run this check"
-        );
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("doc.json");
-    std::fs::write(&file, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
-    let script = "import sys\nfrom openapi_spec_validator import validate\nfrom openapi_spec_validator.readers import read_from_filename\nd, _ = read_from_filename(sys.argv[1])\nvalidate(d)";
-    let out = std::process::Command::new("python3")
-        .args(["-c", script])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openapi-spec-validator rejects the document:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }

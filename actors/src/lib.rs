@@ -30,8 +30,9 @@
 //! `call` a peer; no slow I/O is awaited in a handler (call commands go through a per-call queue
 //! drained by a spawned task, store loads happen at the edge); every timer carries its epoch or
 //! offer id and a stale one is ignored by the machine; a failed actor's state is rebuilt, never
-//! salvaged: a user from its configuration (the store's, as last loaded or changed by a command)
-//! and Teams' last presence, a service from its configuration plus the live tasks re-enqueuing
+//! salvaged: a user from its configuration (the store's, as last loaded or changed by a command),
+//! Teams' last presence, the connected leases of the live tasks and the state it carried out of
+//! the actor (`TenantShared::carried`: RONA, wrap-up, Not-Available reason), a service from its configuration plus the live tasks re-enqueuing
 //! and the members re-publishing, a task from its last live snapshot (a waiting one is queued
 //! again; any other is ended and its call hung up, since only the platform knows its state).
 

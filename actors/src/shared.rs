@@ -262,6 +262,8 @@ pub(crate) struct TenantShared {
     /// Connected leases per user, as the live tasks know them: a rebuilt user actor takes them
     /// back, so it is not offered work while it is on a task.
     pub connected: DashMap<UserId, Vec<Lease>>,
+    /// What each user actor must not lose if it is rebuilt: RONA, wrap-up, Not-Available reason.
+    pub carried: DashMap<UserId, stratus_routing::user::Carried>,
     /// Supervised children by actor id.
     pub children: DashMap<ActorId, ChildKey>,
     pub decisions: DecisionLog,
@@ -283,6 +285,7 @@ impl TenantShared {
             presence: DashMap::new(),
             snapshots: DashMap::new(),
             connected: DashMap::new(),
+            carried: DashMap::new(),
             children: DashMap::new(),
             decisions: DecisionLog::default(),
         };

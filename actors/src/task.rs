@@ -163,11 +163,8 @@ fn on_message(myself: &ActorRef<TaskMsg>, msg: TaskMsg, state: &mut TaskActorSta
             }
         }
         TaskMsg::UserLost(user) => {
-            // The user's wrap-up was state of the lost actor: it ends rather than never.
-            if matches!(state.flow.task().state(), TaskState::WrapUp { user: u, .. } if *u == user)
-            {
-                step(myself, state, now, CallInput::WrapUpEnded);
-            }
+            // A wrap-up survives the user's rebuild (carried state) and ends by its own
+            // deadline if nobody reports it; rings to the lost user are withdrawn.
             withdraw(myself, state, now, |u| u == user);
         }
         #[cfg(test)]

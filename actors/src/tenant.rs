@@ -581,6 +581,7 @@ async fn reconcile(myself: &ActorRef<TenantMsg>, state: &mut TenantState, snap: 
                     ServiceMsg::Input(QueueInput::MemberRemoved { user: id }),
                 );
             }
+            shared.carried.remove(&id);
             if let Some((_, a)) = shared.users.remove(&id) {
                 a.stop(Some("user removed".into()));
             }

@@ -17,7 +17,7 @@ use stratus_routing::port::Record;
 use stratus_routing::queue::QueueInput;
 use stratus_routing::task::OfferFailure;
 use stratus_routing::time::Instant;
-use stratus_routing::user::{UserEffect, UserInput, UserMachine, UserTimer};
+use stratus_routing::user::{Carried, UserEffect, UserInput, UserMachine, UserTimer};
 
 pub(crate) struct UserActor;
 
@@ -32,6 +32,8 @@ pub(crate) struct UserState {
     /// Safety-net timers of ringing leases, cancelled once the lease is settled (it would
     /// otherwise stay in the node's heap for the whole ring timeout).
     lease_timers: Vec<(OfferId, TimerId)>,
+    /// The last copy of the carried state handed to the tenant (written only when it changes).
+    carried: Carried,
 }
 
 impl Actor for UserActor {
@@ -56,6 +58,7 @@ impl Actor for UserActor {
             shared,
             machine,
             lease_timers: Vec::new(),
+            carried: Carried::default(),
         };
         // Rebuilt from the live tasks (connected leases) and what Teams last said; then the
         // services learn who this user is.
@@ -68,6 +71,11 @@ impl Actor for UserActor {
         let mut effects = state.machine.restore_connected(now, &leases);
         if let Some(p) = state.shared.presence.get(&id).map(|p| *p) {
             effects.extend(state.machine.handle(now, UserInput::Presence(p)));
+        }
+        // RONA, wrap-up and the Not-Available reason survive the rebuild.
+        if let Some(c) = state.shared.carried.get(&id).map(|c| c.clone()) {
+            effects.extend(state.machine.restore_carried(now, &c));
+            state.carried = c;
         }
         if effects.is_empty() {
             effects.push(UserEffect::Availability(state.machine.availability()));
@@ -87,6 +95,14 @@ impl Actor for UserActor {
         let span =
             tracing::debug_span!("user", tenant = %state.shared.id, user = %state.machine.id());
         span.in_scope(|| on_message(&myself, msg, state));
+        let carried = state.machine.carried();
+        if carried != state.carried {
+            state
+                .shared
+                .carried
+                .insert(state.machine.id(), carried.clone());
+            state.carried = carried;
+        }
         metrics::handled(Kind::User, started.elapsed());
         Ok(())
     }

@@ -305,13 +305,51 @@ async fn a_user_rebuilt_while_on_a_call_is_still_connected_and_a_lost_wrap_up_en
         w.node.user_live(TENANT, u(1)).await.unwrap().status,
         UserStatus::WrapUp
     );
-    // The user actor dies again, in wrap-up: the task does not wait for a wrap-up nobody runs.
+    // The user actor dies again, in wrap-up: the rebuilt user is still wrapping up (the wrap-up
+    // is carried over), and its end still ends the task.
     shared.user(u(1)).unwrap().cast(UserMsg::Crash).unwrap();
     w.wait(Duration::from_millis(500)).await;
+    assert_eq!(
+        w.node.user_live(TENANT, u(1)).await.unwrap().status,
+        UserStatus::WrapUp
+    );
+    assert_eq!(w.commands(second), ["answer"]);
+    w.wait(Duration::from_secs(30)).await;
     assert_eq!(w.events(task).last().unwrap(), "Terminated(UserAccepted)");
     // Free again, the user takes the waiting call.
     assert_eq!(w.commands(second), ["answer", "ring u1"]);
     w.finish_expecting(2).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_user_rebuilt_keeps_its_persistent_rona() {
+    let mut svc = service(1, Distribution::DirectConference);
+    svc.persistent_rona = true;
+    let mut w = World::start(snapshot(vec![svc], vec![user(1, &[1])])).await;
+    w.online(u(1)).await;
+    let _first = w.incoming("call-1", 1).await;
+    w.platform("call-1", CallEventKind::Established).await;
+    w.wait(Duration::from_secs(20)).await; // missed: persistent RONA (10 min)
+    let before = w.node.user_live(TENANT, u(1)).await.unwrap();
+    assert_eq!(before.status, UserStatus::Rona);
+    let shared = w.node.shared(TENANT).unwrap();
+    shared.user(u(1)).unwrap().cast(UserMsg::Crash).unwrap();
+    w.wait(Duration::from_millis(100)).await;
+    let after = w.node.user_live(TENANT, u(1)).await.unwrap();
+    assert_eq!(after.status, UserStatus::Rona, "RONA survives the rebuild");
+    assert_eq!(after.rona_until_ms, before.rona_until_ms);
+    let second = w.incoming("call-2", 1).await;
+    w.platform("call-2", CallEventKind::Established).await;
+    assert_eq!(
+        w.commands(second),
+        ["answer"],
+        "nothing reaches a user in RONA"
+    );
+    w.platform("call-1", CallEventKind::Terminated { code: 0 })
+        .await;
+    w.platform("call-2", CallEventKind::Terminated { code: 0 })
+        .await;
+    w.finish_expecting(1).await;
 }
 
 #[tokio::test(start_paused = true)]

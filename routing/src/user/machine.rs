@@ -14,7 +14,7 @@ use crate::time::Instant;
 use std::sync::Arc;
 use std::time::Duration;
 
-mod restore;
+pub(crate) mod restore;
 
 /// Extra time a ringing lease lives past its ring deadline before the safety net frees it.
 pub const LEASE_GRACE: Duration = Duration::from_secs(5);

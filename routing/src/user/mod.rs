@@ -3,5 +3,6 @@
 mod machine;
 mod status;
 
+pub use machine::restore::{Carried, CarriedAcw};
 pub use machine::{AcwError, LEASE_GRACE, UserEffect, UserInput, UserMachine, UserTimer};
 pub use status::UserStatus;

@@ -1,11 +1,82 @@
 //! Rebuilding a user after its runtime lost it: the tasks it is connected to, as the live calls
 //! know them, are taken back as connected leases, so capacity and the Connected flag hold again.
 
-use super::{UserEffect, UserMachine};
+use super::{Acw, Rona, UserEffect, UserMachine, UserTimer};
+use crate::ids::{NotAvailableReasonId, TaskId};
 use crate::offer::Lease;
 use crate::time::Instant;
+use std::time::Duration;
+
+/// What a rebuilt user keeps of its lost self (the runtime keeps a copy outside the actor):
+/// RONA (persistent, or a cool-down still running), wrap-up and the Not-Available reason.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Carried {
+    pub not_available: Option<NotAvailableReasonId>,
+    /// (until, persistent)
+    pub rona: Option<(Instant, bool)>,
+    pub acw: Option<CarriedAcw>,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CarriedAcw {
+    pub tasks: Vec<TaskId>,
+    pub until: Instant,
+    pub early_end_allowed: bool,
+    pub extension: Option<Duration>,
+}
 
 impl UserMachine {
+    /// The state a rebuilt user must not lose.
+    pub fn carried(&self) -> Carried {
+        Carried {
+            not_available: self.nar,
+            rona: self.rona.map(|r| (r.until, r.persistent)),
+            acw: self.acw.as_ref().map(|a| CarriedAcw {
+                tasks: a.tasks.clone(),
+                until: a.until,
+                early_end_allowed: a.early_end_allowed,
+                extension: a.extension,
+            }),
+        }
+    }
+
+    /// Takes back what the lost self carried; its timers are armed again (one already due
+    /// fires at once, so an ACW that ended meanwhile ends now and its tasks hear of it).
+    pub fn restore_carried(&mut self, now: Instant, c: &Carried) -> Vec<UserEffect> {
+        let mut out = Vec::new();
+        self.nar = c.not_available;
+        if let Some((until, persistent)) = c.rona {
+            let epoch = self.next_epoch();
+            self.rona = Some(Rona {
+                until,
+                epoch,
+                persistent,
+            });
+            out.push(UserEffect::ArmTimer {
+                timer: UserTimer::RonaReset { epoch },
+                at: until,
+            });
+        }
+        if let Some(a) = &c.acw {
+            let epoch = self.next_epoch();
+            self.acw = Some(Acw {
+                tasks: a.tasks.clone(),
+                until: a.until,
+                epoch,
+                early_end_allowed: a.early_end_allowed,
+                extension: a.extension,
+            });
+            out.push(UserEffect::ArmTimer {
+                timer: UserTimer::AcwEnd { epoch },
+                at: a.until,
+            });
+        }
+        if *c != Carried::default() {
+            self.changed(now, &mut out);
+        }
+        out
+    }
+
     /// Takes back connected leases (ringing ones are not restored: their calls withdrew them).
     /// Leases already held, or of another user, are ignored. No timer is armed.
     pub fn restore_connected(&mut self, now: Instant, leases: &[Lease]) -> Vec<UserEffect> {

@@ -114,7 +114,11 @@ impl From<stratus_routing::port::StoreError> for ApiError {
                     "the request conflicts with existing data (a unique id or binding is taken, or a referenced item is missing)",
                 )
             }
-            E::Unavailable(m) => ApiError::unavailable(m),
+            E::Unavailable(m) => {
+                // The driver's words (addresses, server messages) are for the log.
+                tracing::warn!(error = %m, "store unavailable");
+                ApiError::unavailable("the database is temporarily unavailable; retry")
+            }
             E::Other(m) => {
                 // Database details are for the log, not for the client.
                 tracing::error!(error = %m, "store failure");

@@ -32,8 +32,8 @@ fn refusal(code: u16, message: String) -> Response {
 }
 
 /// `POST /graph/calls`: the calling webhook.
-pub async fn calling(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    calling_at(&state, &headers, &body, None, None).await
+pub async fn calling(State(state): State<AppState>, req: axum::extract::Request) -> Response {
+    calling_at(&state, req, None, None).await
 }
 
 /// `POST /graph/calls/{tenant}/{call}`: a per-call callback, bound to the tenant and call its
@@ -41,20 +41,64 @@ pub async fn calling(State(state): State<AppState>, headers: HeaderMap, body: By
 pub async fn calling_per_call(
     State(state): State<AppState>,
     Path((tenant, call)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Response {
-    calling_at(&state, &headers, &body, Some(&tenant), Some(&call)).await
+    calling_at(&state, req, Some(&tenant), Some(&call)).await
+}
+
+/// The token is checked before a byte of the body is read: an anonymous sender makes the
+/// server buffer nothing.
+async fn read_authorized(
+    state: &AppState,
+    req: axum::extract::Request,
+) -> Result<(HeaderMap, Bytes), Response> {
+    let (parts, body) = req.into_parts();
+    let auth = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if let Err(e) = state.graph.authorize(auth).await {
+        return Err(refused(&e));
+    }
+    let limit = state.config.server.max_webhook_body_bytes;
+    match axum::body::to_bytes(body, limit).await {
+        Ok(b) => Ok((parts.headers, b)),
+        Err(_) => Err(refusal(
+            413,
+            format!("notification bodies are limited to {limit} bytes (or it arrived too slowly)"),
+        )),
+    }
+}
+
+fn refused(e: &CallbackError) -> Response {
+    let code = e.http_status();
+    let reason = match e {
+        CallbackError::Unauthorized(_) => "unauthorized",
+        CallbackError::Unreadable(_) => "unreadable",
+        CallbackError::Foreign(_) => "foreign_tenant",
+    };
+    metrics::counter!("stratus_graph_webhook_refused_total", "kind" => "calling", "status" => code.to_string(), "reason" => reason)
+        .increment(1);
+    if code == 202 {
+        // Unreadable: acknowledged so Graph does not resend it forever (logged by the adapter).
+        StatusCode::ACCEPTED.into_response()
+    } else {
+        tracing::warn!(error = %e, status = code, "calling notification refused");
+        refusal(code, e.public_reason().to_string())
+    }
 }
 
 async fn calling_at(
     state: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
+    req: axum::extract::Request,
     tenant: Option<&str>,
     call: Option<&str>,
 ) -> Response {
     let started = std::time::Instant::now();
+    let (headers, body) = match read_authorized(state, req).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -66,28 +110,12 @@ async fn calling_at(
         call,
         owner: Some(&owner),
     };
-    let r = state.graph.handle_callback_at(auth, body, &route).await;
+    let r = state.graph.handle_callback_at(auth, &body, &route).await;
     metrics::histogram!("stratus_graph_webhook_seconds", "kind" => "calling")
         .record(started.elapsed().as_secs_f64());
     match r {
         Ok(_) => StatusCode::ACCEPTED.into_response(),
-        Err(e) => {
-            let code = e.http_status();
-            let reason = match e {
-                CallbackError::Unauthorized(_) => "unauthorized",
-                CallbackError::Unreadable(_) => "unreadable",
-                CallbackError::Foreign(_) => "foreign_tenant",
-            };
-            metrics::counter!("stratus_graph_webhook_refused_total", "kind" => "calling", "status" => code.to_string(), "reason" => reason)
-                .increment(1);
-            if code == 202 {
-                // Unreadable: acknowledged so Graph does not resend it forever (logged by the adapter).
-                StatusCode::ACCEPTED.into_response()
-            } else {
-                tracing::warn!(error = %e, status = code, "calling notification refused");
-                refusal(code, e.public_reason().to_string())
-            }
-        }
+        Err(e) => refused(&e),
     }
 }
 

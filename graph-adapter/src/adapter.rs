@@ -207,6 +207,13 @@ impl GraphAdapter {
     /// tenant (and to the per-call path it was posted to), then parses the body and publishes
     /// the mapped events. Nothing is published unless every item passes. Returns how many
     /// events were published. Answer 202 on `Ok`, and [`CallbackError::http_status`] otherwise.
+    /// Checks a callback's token alone, so the caller can refuse an anonymous sender before
+    /// reading its body.
+    pub async fn authorize(&self, authorization: Option<&str>) -> Result<(), CallbackError> {
+        self.inner.validator.validate(authorization).await?;
+        Ok(())
+    }
+
     pub async fn handle_callback_at(
         &self,
         authorization: Option<&str>,

@@ -37,8 +37,9 @@ export STRATUS_TEST_PG_DATA="$pgdir/data"
 echo "PostgreSQL for tests at $STRATUS_TEST_PG_URL"
 
 if command -v cargo-nextest >/dev/null 2>&1 && [ "${STRATUS_USE_NEXTEST:-1}" = 1 ]; then
-  cargo nextest run --workspace --no-fail-fast "$@"
+  # Doc tests first, so that the suite's own summary is the run's closing line.
   cargo test --workspace --doc
+  cargo nextest run --workspace --no-fail-fast "$@"
 else
   cargo test --workspace --no-fail-fast "$@"
 fi

@@ -21,6 +21,29 @@ pub const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(15 * 60);
 /// awaited first; a user removed or rebuilt meanwhile never sends it).
 pub const WRAP_UP_GRACE: Duration = Duration::from_secs(5);
 
+/// What the end of a conversation tells the others, for calls and external tasks alike: the
+/// user's task ended (with the ACW settings both sides use), the queue forgets it, and a wrap-up
+/// gets its own deadline. Returns when the wrap-up ends, if there is one.
+pub(crate) fn conversation_end_effects(
+    now: Instant,
+    offer: OfferId,
+    user: UserId,
+    acw: crate::config::AcwSettings,
+    out: &mut Vec<CallEffect>,
+) -> Option<Instant> {
+    out.push(CallEffect::TaskEnded { offer, user, acw });
+    out.push(CallEffect::LeaveQueue);
+    if !acw.enabled {
+        return None;
+    }
+    let until = now + acw.time.duration();
+    out.push(CallEffect::ArmTimer {
+        timer: CallTimer::WrapUp,
+        at: until + WRAP_UP_GRACE,
+    });
+    Some(until)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum CallTimer {
     Ring {
@@ -639,18 +662,10 @@ impl CallFlow {
         // settings, so both agree whether there is a wrap-up and how long it lasts.
         let acw = self.service.acw;
         self.apply(now, TaskInput::EndConversation { acw: acw.enabled }, out)?;
-        out.push(CallEffect::TaskEnded { offer, user, acw });
-        out.push(CallEffect::LeaveQueue);
-        if acw.enabled {
-            let until = now + acw.time.duration();
-            self.phase = Phase::WrapUp { until };
-            out.push(CallEffect::ArmTimer {
-                timer: CallTimer::WrapUp,
-                at: until + WRAP_UP_GRACE,
-            });
-        } else {
-            self.phase = Phase::Ending;
-        }
+        self.phase = match conversation_end_effects(now, offer, user, acw, out) {
+            Some(until) => Phase::WrapUp { until },
+            None => Phase::Ending,
+        };
         Ok(())
     }
 

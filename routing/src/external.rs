@@ -295,18 +295,11 @@ impl ExternalFlow {
                     // ACW as the service says when the conversation ends (the user gets the same).
                     let acw = self.service.acw;
                     self.apply(now, TaskInput::EndConversation { acw: acw.enabled }, out)?;
-                    out.push(CallEffect::TaskEnded { offer, user, acw });
-                    out.push(CallEffect::LeaveQueue);
-                    if acw.enabled {
-                        let until = now + acw.time.duration();
-                        self.phase = Phase::WrapUp { until };
-                        out.push(CallEffect::ArmTimer {
-                            timer: CallTimer::WrapUp,
-                            at: until + crate::call::WRAP_UP_GRACE,
-                        });
-                    } else {
-                        self.phase = Phase::Done;
-                    }
+                    self.phase =
+                        match crate::call::conversation_end_effects(now, offer, user, acw, out) {
+                            Some(until) => Phase::WrapUp { until },
+                            None => Phase::Done,
+                        };
                 }
             },
             ExternalInput::QueueRefused(_) => {
